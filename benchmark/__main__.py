@@ -1,0 +1,5 @@
+"""``python -m benchmark`` is the same as the ``bench`` command."""
+
+from benchmark.cli import main
+
+raise SystemExit(main())

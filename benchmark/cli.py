@@ -1,0 +1,170 @@
+"""The ``bench`` command line: run | report | rank | list.
+
+Bad input is reported in one line naming the file/field and the fix, with exit code 2 and no
+traceback. Imports are lazy so ``bench --help`` stays fast and never loads torch, xgboost or
+catboost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from benchmark.errors import BenchmarkError
+
+log = logging.getLogger("benchmark")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1 (got {value})")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError("must be in 0 .. 2**32-1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bench", description="Fair model comparison: equal tuning budgets, nested CV, significance tests, one HTML report.")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run (or resume) a suite", description="Run a suite: tasks × candidates × outer folds, each tuned with the same budget.")
+    run.add_argument("suite", help="suite YAML file, e.g. suites/quick.yaml (or a name from `bench list suites`)")
+    run.add_argument("--out", help="run directory (default: reports/<suite>-<timestamp>)")
+    run.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1, help="worker processes, one model thread each (default: number of cores)")
+    run.add_argument("--seed", type=_seed, help="override the suite's seed")
+    run.add_argument("--trials", type=_positive_int, help="override the suite's trials per candidate per outer fold")
+    run.add_argument("--resume", action="store_true", help="continue an interrupted run (the latest of this suite, or --out)")
+    run.add_argument("--force", action="store_true", help="resume even if the suite, data or versions changed")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    rep = sub.add_parser("report", help="rebuild a run's HTML report from its records")
+    rep.add_argument("run_dir")
+    rep.add_argument("--out", help="output file (default RUN_DIR/report.html)")
+
+    from benchmark import rankcmd
+
+    rankcmd.add_parser(sub)
+
+    lst = sub.add_parser("list", help="list candidates, datasets or suites")
+    lst.add_argument("what", choices=["candidates", "datasets", "suites"])
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING if args.verbose == 0 else logging.INFO if args.verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return _dispatch(args)
+    except BenchmarkError as err:
+        print(f"bench {args.command}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print(f"bench {args.command}: interrupted; completed jobs are saved — continue with --resume", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return _run(args)
+    if args.command == "report":
+        from benchmark.report import write_report
+        from benchmark.store import Store
+
+        Store(args.run_dir).read_manifest()  # clear error if not a run directory
+        from benchmark.results import export_run
+
+        export_run(args.run_dir)
+        path = write_report(args.run_dir, out=args.out)
+        print(path)
+        return 0
+    if args.command == "rank":
+        from benchmark import rankcmd
+
+        return rankcmd.run(args)
+    if args.command == "list":
+        return _list(args.what)
+    raise AssertionError(args.command)
+
+
+def _suite_path(text: str) -> Path:
+    p = Path(text)
+    if not p.exists() and not p.suffix:
+        for cand in (Path("suites") / f"{text}.yaml", Path(__file__).resolve().parent.parent / "suites" / f"{text}.yaml"):
+            if cand.exists():
+                return cand
+    return p
+
+
+def _run(args: argparse.Namespace) -> int:
+    from benchmark.config import load_suite
+    from benchmark.runner import run_suite
+
+    suite = load_suite(_suite_path(args.suite)).with_overrides(seed=args.seed, trials=args.trials)
+    res = run_suite(suite, out=args.out, jobs=args.jobs, resume=args.resume, force=args.force, progress=not args.no_progress)
+    ran = res.n_jobs - res.n_done_before
+    print(f"run directory: {res.run_dir}")
+    print(f"jobs: {res.n_jobs} ({res.n_done_before} resumed, {ran} run, {res.n_failed} failed) in {res.seconds:.1f} s")
+    if res.report:
+        print(f"report: {res.report}")
+    table = res.table()
+    lb = table.leaderboard()
+    if not lb.empty:
+        print(lb[["candidate", "mean_rank", "wins", "n_tasks", "n_failed"]].to_string(index=False))
+    if ran and res.n_failed == ran:
+        print("bench run: error: every job failed; see the report's Failures section", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _list(what: str) -> int:
+    if what == "candidates":
+        from benchmark.candidates import registry
+
+        for name, spec in registry().items():
+            tunable = sorted(set().union(*spec.spaces.values())) if spec.spaces else []
+            print(f"{name:15s} {spec.family:10s} {spec.description}")
+            print(f"{'':15s} {'':10s} tunes: {', '.join(tunable) or '-'}")
+        return 0
+    if what == "datasets":
+        import pandas as pd
+
+        from benchmark.datasets import list_datasets
+
+        with pd.option_context("display.width", 200, "display.max_colwidth", 70, "display.max_rows", 500):
+            print(list_datasets().to_string(index=False))
+        return 0
+    roots = [Path("suites"), Path(__file__).resolve().parent.parent / "suites"]
+    seen = set()
+    for root in roots:
+        for f in sorted(root.glob("*.yaml")):
+            if f.name in seen:
+                continue
+            seen.add(f.name)
+            first = next((line[1:].strip() for line in f.read_text(encoding="utf-8").splitlines() if line.startswith("#")), "")
+            print(f"{f.stem:12s} {f}  {first}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,386 @@
+"""Suites: YAML → frozen dataclasses, validated at the boundary.
+
+Every error names the file and the field, says what is wrong and what to do, on one line:
+``suites/foo.yaml: tasks[2].target: column 'label' not in data/credit.csv (columns: ...)``.
+YAML is read with ``yaml.safe_load`` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchmark.candidates import CandidateConfig, get_spec
+from benchmark.errors import InputError
+from benchmark.metrics import METRICS, get_metric
+from benchmark.spaces import narrow
+
+SAMPLERS = ("tpe", "random")
+_MAX_TRIALS = 100_000
+_MAX_FOLDS = 1_000
+_SUITE_KEYS = {
+    "name", "description", "seed", "metric", "folds", "repeats", "inner", "trials", "seconds",
+    "sampler", "timeout", "tasks", "candidates", "max_rows",
+}
+_TASK_KEYS = {"name", "dataset", "path", "openml", "target", "drop", "groups", "time", "kind", "max_rows"}
+_CAND_KEYS = {"name", "base", "params", "space"}
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """Where a task's data comes from: exactly one of ``dataset``, ``path`` or ``openml``."""
+
+    name: str
+    dataset: str | None = None
+    path: str | None = None
+    openml: int | None = None
+    target: str | None = None
+    drop: tuple[str, ...] = ()
+    groups: str | None = None
+    time: str | None = None
+    kind: str | None = None
+    max_rows: int | None = None
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A validated suite. ``metric`` maps a kind group (``classification``/``regression``) to a metric."""
+
+    name: str
+    tasks: tuple[TaskConfig, ...]
+    candidates: tuple[CandidateConfig, ...]
+    metric: Mapping[str, str]
+    seed: int = 0
+    folds: int = 5
+    repeats: int = 1
+    inner: int | float = 3
+    trials: int = 20
+    seconds: float | None = None
+    sampler: str = "tpe"
+    timeout: float | None = None
+    description: str = ""
+    source: str = "<memory>"
+    base_dir: str = "."
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def metric_for(self, kind: str) -> str:
+        """The tuning metric for a task of ``kind`` (binary, multiclass or regression)."""
+        group = "regression" if kind == "regression" else "classification"
+        return self.metric[group]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable form (stored in the run manifest; hashed for resume checks)."""
+        d = asdict(self)
+        d["candidates"] = [c.to_dict() for c in self.candidates]
+        d["metric"] = dict(self.metric)
+        d.pop("source")
+        d.pop("base_dir")
+        return d
+
+    def hash(self) -> str:
+        """Content hash of everything that changes results (not the file's path or comments)."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
+
+    def with_overrides(self, **changes: Any) -> Suite:
+        """A copy with some top-level fields replaced (e.g. ``seed`` or ``trials`` from the CLI)."""
+        from dataclasses import replace
+
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read and validate a suite YAML file; raise InputError naming file and field on any problem."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"suite file not found: {p} (see `bench list suites`)")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise InputError(f"not valid YAML{line}: {problem}; fix the syntax", where=str(p)) from None
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file; save the suite as UTF-8 YAML", where=str(p)) from None
+    try:
+        return parse_suite(raw, source=str(p), base_dir=str(p.parent.resolve()))
+    except InputError as err:
+        raise _prefix(err, str(p)) from None
+
+
+def _prefix(err: InputError, file: str) -> InputError:
+    where = f"{file}: {err.where}" if err.where else file
+    return InputError(err.detail, where=where)
+
+
+def parse_suite(raw: Any, *, source: str = "<memory>", base_dir: str = ".") -> Suite:
+    """Validate an already-parsed suite mapping (locations in errors are field paths)."""
+    if not isinstance(raw, Mapping):
+        raise InputError("a suite must be a YAML mapping with at least 'tasks' and 'candidates'")
+    _unknown_keys(raw, _SUITE_KEYS, "")
+    for key in ("tasks", "candidates"):
+        if key not in raw:
+            raise InputError(f"missing required field '{key}'", where=key)
+    name = _str(raw.get("name", Path(source).stem if source != "<memory>" else "suite"), "name")
+    suite_max_rows = _opt_int(raw.get("max_rows"), "max_rows", low=10)
+    tasks = _tasks(raw["tasks"], suite_max_rows)
+    candidates = parse_candidates(raw["candidates"])
+    return Suite(
+        name=name,
+        description=str(raw.get("description", "")),
+        tasks=tasks,
+        candidates=candidates,
+        source=source,
+        base_dir=base_dir,
+        **parse_settings(raw),
+    )
+
+
+def parse_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate the budget and protocol fields shared by suites and ``compare()``.
+
+    Returns keyword arguments for :class:`Suite`: metric, seed, folds, repeats, inner, trials,
+    seconds, sampler, timeout.
+    """
+    inner = raw.get("inner", 3)
+    if isinstance(inner, Mapping):
+        if set(inner) != {"holdout"}:
+            raise InputError("write 'inner: 3' (folds) or 'inner: {holdout: 0.2}'", where="inner")
+        inner = _number(inner["holdout"], "inner.holdout")
+    return {
+        "metric": _metric(raw.get("metric")),
+        "seed": _int(raw.get("seed", 0), "seed", low=0, high=2**32 - 1),
+        "folds": _int(raw.get("folds", 5), "folds", low=2, high=_MAX_FOLDS),
+        "repeats": _int(raw.get("repeats", 1), "repeats", low=1, high=_MAX_FOLDS),
+        "inner": _inner(inner),
+        "trials": _int(raw.get("trials", 20), "trials", low=1, high=_MAX_TRIALS),
+        "seconds": _opt_positive(raw.get("seconds"), "seconds"),
+        "sampler": _choice(raw.get("sampler", "tpe"), SAMPLERS, "sampler"),
+        "timeout": _opt_positive(raw.get("timeout"), "timeout"),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# fields
+
+
+def _metric(value: Any) -> dict[str, str]:
+    if value is None:
+        return {"classification": "roc_auc", "regression": "rmse"}
+    if isinstance(value, str):
+        m = _known_metric(value, "metric")
+        group = "regression" if "regression" in m.kinds else "classification"
+        other = "classification" if group == "regression" else "regression"
+        return {group: m.name, other: ""}
+    if isinstance(value, Mapping):
+        _unknown_keys(value, {"classification", "regression"}, "metric")
+        out = {"classification": "roc_auc", "regression": "rmse"}
+        for group, name in value.items():
+            m = _known_metric(_str(name, f"metric.{group}"), f"metric.{group}")
+            kinds = ("binary", "multiclass") if group == "classification" else ("regression",)
+            if not all(m.applies_to(k) for k in kinds):
+                raise InputError(f"'{m.name}' is not a {group} metric", where=f"metric.{group}")
+            out[group] = m.name
+        return out
+    raise InputError("write a metric name (metric: roc_auc) or one per kind (metric: {classification: roc_auc, regression: rmse})", where="metric")
+
+
+def _known_metric(name: str, where: str):
+    try:
+        return get_metric(name)
+    except InputError as err:
+        raise InputError(err.detail, where=where) from None
+
+
+def _tasks(value: Any, suite_max_rows: int | None) -> tuple[TaskConfig, ...]:
+    if not isinstance(value, list) or not value:
+        raise InputError("give a non-empty list of tasks, e.g. '- dataset: breast_cancer'", where="tasks")
+    out: list[TaskConfig] = []
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        task = _task(item, f"tasks[{i}]", suite_max_rows)
+        if task.name in seen:
+            raise InputError(f"duplicate task name '{task.name}'; give each task a unique 'name'", where=f"tasks[{i}].name")
+        seen.add(task.name)
+        out.append(task)
+    return tuple(out)
+
+
+def _task(item: Any, where: str, suite_max_rows: int | None) -> TaskConfig:
+    if isinstance(item, str):
+        item = {"dataset": item}
+    if not isinstance(item, Mapping):
+        raise InputError("a task is a mapping like '{dataset: iris}' or '{path: data.csv, target: y}'", where=where)
+    _unknown_keys(item, _TASK_KEYS, where)
+    sources = [k for k in ("dataset", "path", "openml") if item.get(k) is not None]
+    if len(sources) != 1:
+        raise InputError("give exactly one of 'dataset', 'path' or 'openml'", where=where)
+    src = sources[0]
+    if src == "dataset":
+        from benchmark.datasets import DATASETS
+
+        ds = _str(item["dataset"], f"{where}.dataset")
+        if ds not in DATASETS:
+            import difflib
+
+            close = difflib.get_close_matches(ds, list(DATASETS), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise InputError(f"unknown dataset '{ds}'{hint}; see `bench list datasets`", where=f"{where}.dataset")
+    if src == "path" and item.get("target") is None:
+        raise InputError("a file task needs 'target': the column to predict", where=f"{where}.target")
+    name = item.get("name") or (item.get("dataset") or (Path(str(item.get("path"))).stem if src == "path" else f"openml_{item.get('openml')}"))
+    drop = item.get("drop") or ()
+    if isinstance(drop, str):
+        drop = (drop,)
+    if not isinstance(drop, (list, tuple)) or not all(isinstance(d, str) for d in drop):
+        raise InputError("'drop' is a list of column names", where=f"{where}.drop")
+    kind = item.get("kind")
+    if kind is not None:
+        kind = _choice(kind, ("binary", "multiclass", "classification", "regression"), f"{where}.kind")
+    max_rows = _opt_int(item.get("max_rows"), f"{where}.max_rows", low=10)
+    return TaskConfig(
+        name=_str(name, f"{where}.name"),
+        dataset=item.get("dataset"),
+        path=_opt_str(item.get("path"), f"{where}.path"),
+        openml=_opt_int(item.get("openml"), f"{where}.openml", low=1),
+        target=_opt_str(item.get("target"), f"{where}.target"),
+        drop=tuple(drop),
+        groups=_opt_str(item.get("groups"), f"{where}.groups"),
+        time=_opt_str(item.get("time"), f"{where}.time"),
+        kind=kind,
+        max_rows=max_rows if max_rows is not None else suite_max_rows,
+    )
+
+
+def parse_candidates(value: Any) -> tuple[CandidateConfig, ...]:
+    if not isinstance(value, list) or not value:
+        raise InputError("give a non-empty list of candidates, e.g. [linear, random_forest]", where="candidates")
+    out: list[CandidateConfig] = []
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        where = f"candidates[{i}]"
+        cand = _candidate(item, where)
+        if cand.name in seen:
+            raise InputError(f"duplicate candidate '{cand.name}'; give variants a new 'name'", where=where)
+        seen.add(cand.name)
+        out.append(cand)
+    return tuple(out)
+
+
+def _candidate(item: Any, where: str) -> CandidateConfig:
+    if isinstance(item, str):
+        item = {"name": item}
+    if not isinstance(item, Mapping):
+        raise InputError("a candidate is a name or a mapping with 'name' (and optional 'base', 'params', 'space')", where=where)
+    _unknown_keys(item, _CAND_KEYS, where)
+    name = _str(item.get("name"), f"{where}.name")
+    base = _str(item.get("base", name), f"{where}.base")
+    try:
+        spec = get_spec(base)
+    except InputError as err:
+        raise InputError(err.detail, where=f"{where}.{'base' if 'base' in item else 'name'}") from None
+    params = item.get("params") or {}
+    if not isinstance(params, Mapping):
+        raise InputError("'params' is a mapping of fixed parameter values", where=f"{where}.params")
+    overrides = item.get("space") or {}
+    if not isinstance(overrides, Mapping):
+        raise InputError("'space' is a mapping {param: narrower range or fixed value}", where=f"{where}.space")
+    spaces: dict[str, dict[str, Any]] = {}
+    fixed = dict(params)
+    for group, space in spec.spaces.items():
+        applicable = {k: v for k, v in overrides.items() if k in space or isinstance(v, Mapping) and "type" in v}
+        missing = [k for k in overrides if k not in applicable and not any(k in s for s in spec.spaces.values())]
+        if missing:
+            raise InputError(
+                f"no tunable parameter '{missing[0]}' in {base} (tunable: {', '.join(sorted(set().union(*spec.spaces.values())))}); "
+                "give a full spec with 'type' to add one",
+                where=f"{where}.space.{missing[0]}",
+            )
+        new, fixed_here = narrow(space, applicable, where=f"{where}.space")
+        for k in params:
+            new.pop(k, None)  # a fixed parameter is no longer tuned
+        spaces[group] = new
+        fixed.update(fixed_here)
+    return CandidateConfig(name=name, base=base, fixed=fixed, spaces=spaces)
+
+
+# --------------------------------------------------------------------------------------------
+# scalar helpers
+
+
+def _unknown_keys(raw: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    for key in raw:
+        if key not in allowed:
+            import difflib
+
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(sorted(allowed))}"
+            loc = f"{where}.{key}" if where else str(key)
+            raise InputError(f"unknown field '{key}' ({hint})", where=loc)
+
+
+def _str(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"must be a non-empty string (got {value!r})", where=where)
+    return value
+
+
+def _opt_str(value: Any, where: str) -> str | None:
+    return None if value is None else _str(value, where)
+
+
+def _int(value: Any, where: str, *, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"must be a whole number (got {value!r})", where=where)
+    if value < low:
+        raise InputError(f"must be ≥ {low} (got {value})", where=where)
+    if high is not None and value > high:
+        raise InputError(f"must be ≤ {high} (got {value}); that is more than this tool will run", where=where)
+    return value
+
+
+def _opt_int(value: Any, where: str, *, low: int) -> int | None:
+    return None if value is None else _int(value, where, low=low, high=2**40)
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"must be a finite number (got {value!r})", where=where)
+    return float(value)
+
+
+def _opt_positive(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    v = _number(value, where)
+    if v <= 0:
+        raise InputError(f"must be positive (got {value}); leave it out for no limit", where=where)
+    if v > 1e8:
+        raise InputError(f"{value} seconds is over three years; give a realistic limit", where=where)
+    return v
+
+
+def _inner(value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"must be a number of inner folds (≥ 2) or a holdout fraction like 0.2 (got {value!r})", where="inner")
+    if isinstance(value, float) and 0 < value < 1:
+        return value
+    if isinstance(value, int) and 2 <= value <= _MAX_FOLDS:
+        return value
+    raise InputError(f"must be a number of inner folds (2..{_MAX_FOLDS}) or a holdout fraction in (0, 1) (got {value})", where="inner")
+
+
+def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
+    if value not in choices:
+        raise InputError(f"must be one of {', '.join(choices)} (got {value!r})", where=where)
+    return value
+
+
+__all__ = ["Suite", "TaskConfig", "load_suite", "parse_suite", "METRICS"]

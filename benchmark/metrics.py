@@ -1,0 +1,131 @@
+"""Metrics: one table of what each metric needs and which way is better.
+
+Classification metrics take integer labels ``y`` (codes 0..k-1) and a probability matrix
+``proba`` of shape (n, k); regression metrics take ``y`` and predictions ``pred`` of shape (n,).
+Every metric returns a float (NaN when it is undefined on the given fold, e.g. ROC AUC on a
+fold that holds one class).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import metrics as skm
+
+from benchmark.errors import InputError
+
+CLASSIFICATION = ("binary", "multiclass")
+REGRESSION = ("regression",)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named metric: ``fn(y, output, n_classes) -> float`` and its direction."""
+
+    name: str
+    fn: Callable[[np.ndarray, np.ndarray, int], float]
+    greater_is_better: bool
+    kinds: tuple[str, ...]
+    description: str
+
+    def applies_to(self, kind: str) -> bool:
+        return kind in self.kinds
+
+    def oriented(self, value: float) -> float:
+        """Return ``value`` oriented so that greater is always better (for maximisation)."""
+        return value if self.greater_is_better else -value
+
+
+def _labels(proba: np.ndarray) -> np.ndarray:
+    return np.asarray(proba).argmax(axis=1)
+
+
+def _accuracy(y: np.ndarray, proba: np.ndarray, k: int) -> float:
+    return float(skm.accuracy_score(y, _labels(proba)))
+
+
+def _balanced_accuracy(y: np.ndarray, proba: np.ndarray, k: int) -> float:
+    return float(skm.balanced_accuracy_score(y, _labels(proba)))
+
+
+def _f1_macro(y: np.ndarray, proba: np.ndarray, k: int) -> float:
+    return float(skm.f1_score(y, _labels(proba), average="macro", labels=np.arange(k), zero_division=0))
+
+
+def _roc_auc(y: np.ndarray, proba: np.ndarray, k: int) -> float:
+    present = np.unique(y)
+    if present.size < 2:
+        return float("nan")
+    if k == 2:
+        return float(skm.roc_auc_score(y, proba[:, 1]))
+    if present.size < k:  # OvR over the classes present in this fold, renormalised
+        sub = proba[:, present]
+        sub = sub / np.clip(sub.sum(axis=1, keepdims=True), 1e-15, None)
+        if present.size == 2:
+            return float(skm.roc_auc_score(y == present[1], sub[:, 1]))
+        return float(skm.roc_auc_score(y, sub, multi_class="ovr", labels=present))
+    return float(skm.roc_auc_score(y, proba, multi_class="ovr", labels=np.arange(k)))
+
+
+def _log_loss(y: np.ndarray, proba: np.ndarray, k: int) -> float:
+    p = np.clip(proba, 1e-15, 1.0)
+    p = p / p.sum(axis=1, keepdims=True)
+    return float(skm.log_loss(y, p, labels=np.arange(k)))
+
+
+def _rmse(y: np.ndarray, pred: np.ndarray, k: int) -> float:
+    return float(np.sqrt(np.mean((np.asarray(y, float) - np.asarray(pred, float)) ** 2)))
+
+
+def _mae(y: np.ndarray, pred: np.ndarray, k: int) -> float:
+    return float(np.mean(np.abs(np.asarray(y, float) - np.asarray(pred, float))))
+
+
+def _r2(y: np.ndarray, pred: np.ndarray, k: int) -> float:
+    if len(y) < 2:
+        return float("nan")
+    return float(skm.r2_score(y, pred))
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("accuracy", _accuracy, True, CLASSIFICATION, "fraction of correct labels"),
+        Metric("balanced_accuracy", _balanced_accuracy, True, CLASSIFICATION, "mean recall per class"),
+        Metric("f1_macro", _f1_macro, True, CLASSIFICATION, "F1 averaged over classes"),
+        Metric("roc_auc", _roc_auc, True, CLASSIFICATION, "ROC AUC (one-vs-rest for multiclass)"),
+        Metric("log_loss", _log_loss, False, CLASSIFICATION, "cross-entropy of predicted probabilities"),
+        Metric("rmse", _rmse, False, REGRESSION, "root mean squared error"),
+        Metric("mae", _mae, False, REGRESSION, "mean absolute error"),
+        Metric("r2", _r2, True, REGRESSION, "coefficient of determination"),
+    )
+}
+
+#: Tuning metric per kind of task when a suite does not say.
+DEFAULT_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
+
+
+def get_metric(name: str) -> Metric:
+    """Return the metric called ``name`` or raise an InputError listing the known ones."""
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise InputError(f"unknown metric '{name}'; choose one of: {', '.join(METRICS)}") from None
+
+
+def metrics_for(kind: str) -> list[Metric]:
+    """All metrics that apply to a task of this kind, in table order."""
+    return [m for m in METRICS.values() if m.applies_to(kind)]
+
+
+def score_all(kind: str, y: np.ndarray, output: np.ndarray, n_classes: int) -> dict[str, float]:
+    """Every applicable metric on one prediction: ``{metric_name: value}``."""
+    out: dict[str, float] = {}
+    for m in metrics_for(kind):
+        try:
+            out[m.name] = m.fn(y, output, n_classes)
+        except ValueError:
+            out[m.name] = float("nan")
+    return out

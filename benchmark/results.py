@@ -1,0 +1,185 @@
+"""ResultTable: the tidy, flat view of a run's records, and the aggregations over it.
+
+One row per (task, candidate, outer fold) with prefixed columns (``test_<metric>``,
+``train_<metric>``, ``fit_seconds``, ``n_trials``, ``state`` …). Aggregation is a method here,
+never a side effect of running.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmark.metrics import METRICS
+from benchmark.store import Store
+
+_FIRST = ["task", "candidate", "fold", "repeat", "state", "metric", "n_trials", "n_failed_trials", "fit_seconds", "predict_seconds", "tune_seconds", "total_seconds", "cpu_seconds"]
+
+
+@dataclass(frozen=True)
+class ResultTable:
+    """Results of a run as a DataFrame plus the task metadata needed to read them."""
+
+    df: pd.DataFrame
+    tasks: dict[str, dict[str, Any]]
+    candidates: list[str]
+
+    @classmethod
+    def from_records(cls, records: list[dict[str, Any]], manifest: dict[str, Any]) -> ResultTable:
+        rows = []
+        for r in records:
+            if r.get("type") != "job":
+                continue
+            row = {k: v for k, v in r.items() if k not in ("trials", "traceback", "type")}
+            if isinstance(row.get("best_params"), dict):
+                row["best_params"] = json.dumps(row["best_params"], sort_keys=True, default=str)
+            rows.append(row)
+        df = pd.DataFrame(rows)
+        if df.empty:
+            df = pd.DataFrame(columns=_FIRST)
+        df = df.drop_duplicates(subset=["task", "candidate", "fold"], keep="last")
+        metric_cols = sorted(c for c in df.columns if c.startswith(("test_", "train_")))
+        first = [c for c in _FIRST if c in df.columns]
+        rest = [c for c in df.columns if c not in first and c not in metric_cols]
+        df = df[first + metric_cols + rest].sort_values(["task", "candidate", "fold"], kind="stable").reset_index(drop=True)
+        cands = list(manifest.get("candidates", {})) or sorted(df["candidate"].unique())
+        return cls(df=df, tasks=manifest.get("tasks", {}), candidates=cands)
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path) -> ResultTable:
+        store = Store(run_dir)
+        return cls.from_records(list(store.records()), store.read_manifest())
+
+    # ------------------------------------------------------------------------------------------
+    @property
+    def ok(self) -> pd.DataFrame:
+        return self.df[self.df["state"] == "ok"] if "state" in self.df else self.df
+
+    def metrics(self) -> list[str]:
+        """Test metrics present in the table, in the canonical order."""
+        return [m for m in METRICS if f"test_{m}" in self.df.columns and self.df[f"test_{m}"].notna().any()]
+
+    def task_metric(self, task: str) -> str:
+        return self.tasks.get(task, {}).get("metric") or _first(self.df.loc[self.df["task"] == task, "metric"])
+
+    def aggregate(self, metric: str | None = None) -> pd.DataFrame:
+        """Mean, std and count over outer folds per (task, candidate).
+
+        ``metric=None`` uses each task's tuning metric. Columns: task, candidate, metric, mean,
+        std, n_folds, n_failed, greater_is_better, fit_seconds, n_trials.
+        """
+        rows = []
+        for (task, cand), grp in self.df.groupby(["task", "candidate"], sort=False):
+            m = metric or self.task_metric(task)
+            col = f"test_{m}"
+            ok = grp[grp["state"] == "ok"] if "state" in grp else grp
+            vals = ok[col].astype(float).dropna() if col in ok else pd.Series(dtype=float)
+            rows.append(
+                {
+                    "task": task,
+                    "candidate": cand,
+                    "metric": m,
+                    "mean": vals.mean() if len(vals) else np.nan,
+                    "std": vals.std(ddof=1) if len(vals) > 1 else np.nan,
+                    "n_folds": int(len(vals)),
+                    "n_failed": int((grp["state"] != "ok").sum()) if "state" in grp else 0,
+                    "greater_is_better": METRICS[m].greater_is_better if m in METRICS else True,
+                    "fit_seconds": ok["fit_seconds"].mean() if "fit_seconds" in ok and len(ok) else np.nan,
+                    "n_trials": ok["n_trials"].mean() if "n_trials" in ok and len(ok) else np.nan,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def to_block(self, metric: str | None = None, *, oriented: bool = False) -> pd.DataFrame:
+        """Datasets × candidates matrix of mean test scores (NaN where a candidate has no result).
+
+        With ``metric=None`` each task uses its tuning metric; pass ``oriented=True`` to negate
+        lower-is-better scores so that the whole block is higher-is-better (needed when tasks
+        use different metrics).
+        """
+        agg = self.aggregate(metric)
+        if agg.empty:
+            return pd.DataFrame()
+        if oriented:
+            agg = agg.assign(mean=np.where(agg["greater_is_better"], agg["mean"], -agg["mean"]))
+        block = agg.pivot(index="task", columns="candidate", values="mean")
+        cols = [c for c in self.candidates if c in block.columns] + [c for c in block.columns if c not in self.candidates]
+        return block[cols]
+
+    def leaderboard(self, metric: str | None = None) -> pd.DataFrame:
+        """Per candidate: mean rank across tasks (1 = best), mean and std of the score, wins.
+
+        ``metric=None`` ranks each task by its tuning metric. Sorted best first.
+        """
+        agg = self.aggregate(metric)
+        if agg.empty:
+            return pd.DataFrame(columns=["candidate", "mean_rank", "mean_score", "std_score", "wins", "n_tasks", "n_failed"])
+        block = self.to_block(metric, oriented=True)
+        ranks = block.rank(axis=1, ascending=False, method="average", na_option="bottom")
+        wins = (ranks == 1).sum()
+        rows = []
+        for cand in block.columns:
+            sub = agg[agg["candidate"] == cand]
+            rows.append(
+                {
+                    "candidate": cand,
+                    "mean_rank": ranks[cand].mean(),
+                    "mean_score": sub["mean"].mean(),
+                    "std_score": sub["std"].mean(),
+                    "wins": int(wins[cand]),
+                    "n_tasks": int(sub["mean"].notna().sum()),
+                    "n_failed": int(sub["n_failed"].sum()),
+                    "fit_seconds": sub["fit_seconds"].mean(),
+                    "n_trials": sub["n_trials"].mean(),
+                }
+            )
+        return pd.DataFrame(rows).sort_values(["mean_rank", "candidate"]).reset_index(drop=True)
+
+    def trials(self, records: list[dict[str, Any]]) -> pd.DataFrame:
+        return trials_frame(records)
+
+
+def trials_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per tuning trial: task, candidate, fold, number, value, state, seconds, params."""
+    rows = []
+    for r in records:
+        if r.get("type") != "job":
+            continue
+        for t in r.get("trials") or []:
+            rows.append(
+                {
+                    "task": r["task"],
+                    "candidate": r["candidate"],
+                    "fold": r["fold"],
+                    "number": t.get("number"),
+                    "value": t.get("value"),
+                    "state": t.get("state"),
+                    "seconds": t.get("seconds"),
+                    "params": json.dumps(t.get("params"), sort_keys=True, default=str),
+                    "error": (t.get("error") or "").splitlines()[0] if t.get("error") else None,
+                }
+            )
+    return pd.DataFrame(rows, columns=["task", "candidate", "fold", "number", "value", "state", "seconds", "params", "error"])
+
+
+def export_run(run_dir: str | Path) -> ResultTable:
+    """Rebuild ``results.csv`` and ``trials.csv`` from the records (atomic replace)."""
+    import os
+
+    store = Store(run_dir)
+    records = list(store.records())
+    table = ResultTable.from_records(records, store.read_manifest())
+    for name, frame in (("results.csv", table.df), ("trials.csv", trials_frame(records))):
+        tmp = Path(run_dir) / f".{name}.tmp"
+        frame.to_csv(tmp, index=False)
+        os.replace(tmp, Path(run_dir) / name)
+    return table
+
+
+def _first(s: pd.Series) -> str:
+    return str(s.iloc[0]) if len(s) else ""

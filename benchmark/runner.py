@@ -1,0 +1,274 @@
+"""Expand a suite into jobs, skip the ones already stored, run the rest, collect records.
+
+The design is ``tasks × candidates × outer folds``. Each task's FoldPlan is made once (per
+seed) here in the driver and shipped with its jobs, so every candidate sees the same splits.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchmark import provenance
+from benchmark.config import Suite, TaskConfig
+from benchmark.errors import InputError
+from benchmark.executors import make_executor
+from benchmark.fitting import Job, TaskRef, job_key
+from benchmark.splits import FoldPlan, make_plan
+from benchmark.store import Store, require_compatible
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ROOT = Path("reports")
+
+
+@dataclass
+class RunResult:
+    """Where a run landed and what it holds."""
+
+    run_dir: Path
+    n_jobs: int
+    n_done_before: int
+    n_failed: int
+    seconds: float
+    report: Path | None
+
+    def table(self):
+        from benchmark.results import ResultTable
+
+        return ResultTable.from_run(self.run_dir)
+
+
+def load_tasks(suite: Suite) -> dict[str, Any]:
+    """Load every task of the suite, blaming errors on ``tasks[i]``; check the metric applies."""
+    from benchmark.tasks import load_task
+
+    tasks: dict[str, Any] = {}
+    for i, cfg in enumerate(suite.tasks):
+        try:
+            task = load_task(cfg, base_dir=suite.base_dir, seed=suite.seed)
+        except InputError as err:
+            raise _blame(err, suite, f"tasks[{i}]", cfg) from None
+        if not suite.metric_for(task.kind):
+            kind = "regression" if task.kind == "regression" else "classification"
+            raise InputError(
+                f"the suite's metric does not apply to {kind} task '{task.name}'; "
+                "give one per kind, e.g. metric: {classification: roc_auc, regression: rmse}",
+                where=f"{suite.source}: metric",
+            )
+        tasks[cfg.name] = task
+    return tasks
+
+
+def _blame(err: InputError, suite: Suite, where: str, cfg: TaskConfig) -> InputError:
+    field = next((f for f in ("target", "groups", "time", "drop", "path", "dataset", "openml") if err.where == f), None)
+    loc = f"{suite.source}: {where}" + (f".{field}" if field else "")
+    return InputError(err.detail, where=loc)
+
+
+def make_plans(suite: Suite, tasks: dict[str, Any]) -> dict[str, FoldPlan]:
+    plans = {}
+    for i, cfg in enumerate(suite.tasks):
+        task = tasks[cfg.name]
+        try:
+            plans[cfg.name] = make_plan(
+                task.y,
+                classification=task.kind != "regression",
+                folds=suite.folds,
+                repeats=suite.repeats,
+                inner=suite.inner,
+                seed=suite.seed,
+                groups=task.groups,
+                time=task.time,
+            )
+        except InputError as err:
+            raise InputError(f"task '{cfg.name}': {err.detail}", where=f"{suite.source}: tasks[{i}]") from None
+    return plans
+
+
+def build_manifest(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan]) -> dict[str, Any]:
+    return {
+        "format": 1,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "suite": suite.to_dict(),
+        "suite_hash": suite.hash(),
+        "suite_source": suite.source,
+        "seed": suite.seed,
+        "tasks": {
+            name: {
+                "source": task.source,
+                "kind": task.kind,
+                "n_rows": int(task.n_rows),
+                "n_features": int(task.n_features),
+                "n_categorical": len(task.categorical_columns),
+                "classes": [str(c) for c in task.classes] if task.classes is not None else None,
+                "metric": suite.metric_for(task.kind),
+                "data_hash": task.data_hash,
+                "split_hash": plans[name].hash,
+                "split_strategy": plans[name].strategy,
+            }
+            for name, task in tasks.items()
+        },
+        "candidates": {c.name: c.to_dict() for c in suite.candidates},
+        "versions": provenance.versions(),
+        "machine": provenance.machine(),
+        "git_commit": provenance.git_commit(),
+        "command": provenance.command_line(),
+    }
+
+
+def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan], *, in_memory: bool, n_threads: int) -> list[Job]:
+    """The full design, ordered fold-major so partial runs cover every candidate evenly."""
+    jobs = []
+    refs = {
+        cfg.name: TaskRef(
+            name=cfg.name,
+            data_hash=tasks[cfg.name].data_hash,
+            config=None if in_memory else cfg,
+            base_dir=suite.base_dir,
+            seed=suite.seed,
+        )
+        for cfg in suite.tasks
+    }
+    n_folds = max(len(p) for p in plans.values())
+    for k in range(n_folds):
+        for cfg in suite.tasks:
+            plan = plans[cfg.name]
+            if k >= len(plan):
+                continue
+            fold = plan.folds[k]
+            for cand in suite.candidates:
+                jobs.append(
+                    Job(
+                        task=refs[cfg.name],
+                        candidate=cand,
+                        fold=fold,
+                        metric=suite.metric_for(tasks[cfg.name].kind),
+                        trials=suite.trials,
+                        seconds=suite.seconds,
+                        sampler=suite.sampler,
+                        seed=suite.seed + fold.index,
+                        split_hash=plan.hash,
+                        n_threads=n_threads,
+                    )
+                )
+    return jobs
+
+
+def default_run_dir(suite: Suite, root: Path = DEFAULT_ROOT) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", suite.name)
+    return root / f"{safe}-{stamp}"
+
+
+def latest_run_dir(suite: Suite, root: Path = DEFAULT_ROOT) -> Path | None:
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", suite.name)
+    runs = sorted(p for p in root.glob(f"{safe}-*") if (p / "manifest.json").is_file())
+    return runs[-1] if runs else None
+
+
+def run_suite(
+    suite: Suite,
+    *,
+    out: str | Path | None = None,
+    jobs: int = 1,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    report: bool = True,
+    tasks: dict[str, Any] | None = None,
+) -> RunResult:
+    """Run (or resume) a suite into a run directory; return where it landed.
+
+    ``tasks`` passes already-loaded in-memory tasks (the library call); otherwise the suite's
+    task entries are loaded here and by each worker from their source.
+    """
+    t0 = time.perf_counter()
+    in_memory = tasks is not None
+    tasks = tasks if tasks is not None else load_tasks(suite)
+    plans = make_plans(suite, tasks)
+    manifest = build_manifest(suite, tasks, plans)
+    run_dir = _choose_run_dir(suite, out, resume)
+    store = Store(run_dir)
+    if store.exists():
+        if not resume:
+            raise InputError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --out")
+        require_compatible(store.read_manifest(), manifest, force=force, where=str(run_dir))
+        store.repair()
+        manifest["created"] = store.read_manifest().get("created", manifest["created"])
+        manifest["resumed"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    store.write_manifest(manifest)
+    done = store.done_keys()
+    n_threads = 1  # one thread per model: parallelism comes from jobs, never oversubscribed
+    all_jobs = expand_jobs(suite, tasks, plans, in_memory=in_memory, n_threads=n_threads)
+    todo = [j for j in all_jobs if j.key not in done]
+    log.info("%s: %d jobs, %d already done, %d to run", run_dir, len(all_jobs), len(all_jobs) - len(todo), len(todo))
+    n_failed = _execute(todo, store, jobs=jobs, tasks=tasks if in_memory else {}, progress=progress)
+    from benchmark.results import export_run
+
+    export_run(run_dir)
+    report_path = None
+    if report:
+        from benchmark.report import write_report
+
+        report_path = write_report(run_dir)
+    return RunResult(run_dir, len(all_jobs), len(all_jobs) - len(todo), n_failed, time.perf_counter() - t0, report_path)
+
+
+def _choose_run_dir(suite: Suite, out: str | Path | None, resume: bool) -> Path:
+    if out is not None:
+        return Path(out)
+    if resume:
+        latest = latest_run_dir(suite)
+        if latest is None:
+            raise InputError(f"no earlier run of suite '{suite.name}' under {DEFAULT_ROOT}/ to resume; pass --out DIR")
+        return latest
+    return default_run_dir(suite)
+
+
+def _execute(todo: list[Job], store: Store, *, jobs: int, tasks: dict[str, Any], progress: bool) -> int:
+    """Run the jobs, appending each record as it arrives; return the number of failures."""
+    n_failed = 0
+    failures: dict[str, int] = {}
+    bar = _progress_bar(len(todo), enabled=progress)
+    executor = make_executor(jobs, tasks)
+    try:
+        for rec in executor.run(todo):
+            store.append(rec)
+            if rec.get("state") != "ok":
+                n_failed += 1
+                failures[rec["candidate"]] = failures.get(rec["candidate"], 0) + 1
+                log.debug("job failed: %s %s fold %s: %s", rec["task"], rec["candidate"], rec["fold"], rec.get("error"))
+            bar.set_postfix_str(f"failed={n_failed}", refresh=False)
+            bar.update(1)
+    except KeyboardInterrupt:
+        bar.close()
+        if hasattr(executor, "close"):
+            try:
+                executor.close(cancel=True)  # type: ignore[call-arg]
+            except TypeError:
+                executor.close()
+        raise
+    bar.close()
+    executor.close()
+    if failures:
+        summary = ", ".join(f"{c}: {n}" for c, n in sorted(failures.items()))
+        log.warning("%d job(s) failed (%s); see the report's failures or records.jsonl", n_failed, summary)
+    return n_failed
+
+
+def _progress_bar(total: int, *, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="jobs", unit="job", disable=not enabled or total == 0, file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+
+
+def job_keys(records: Iterable[dict[str, Any]]) -> set[str]:
+    return {job_key(r["task"], r["candidate"], r["fold"]) for r in records if r.get("type") == "job"}

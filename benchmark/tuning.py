@@ -1,0 +1,177 @@
+"""Equal-budget tuning on inner folds.
+
+Every candidate gets the same budget per outer fold: ``trials`` configurations (and optionally a
+wall-clock ``seconds`` cap). Trial 0 is always the candidate's default configuration; the rest
+come from a seeded Optuna sampler (TPE by default, random as an option) through ask/tell, so the
+loop — not Optuna — owns timing, failures and records.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmark.candidates import CandidateConfig, Schema, build_estimator
+from benchmark.metrics import Metric, get_metric
+from benchmark.spaces import Space, decode, to_optuna
+from benchmark.splits import Split
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrialRecord:
+    """One configuration tried on the inner folds: its mean validation score and cost."""
+
+    number: int
+    params: dict[str, Any]
+    value: float
+    state: str  # "ok" | "failed"
+    seconds: float
+    fold_values: list[float] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TuneResult:
+    best_params: dict[str, Any]
+    best_value: float
+    trials: list[TrialRecord]
+
+
+class TuningFailed(RuntimeError):
+    """Every trial failed; ``trials`` holds their records (with errors)."""
+
+    def __init__(self, message: str, trials: list[TrialRecord]) -> None:
+        super().__init__(message)
+        self.trials = trials
+
+
+def predict_output(estimator: Any, X: pd.DataFrame, schema: Schema) -> np.ndarray:
+    """What metrics consume: an (n, k) probability matrix for classification, (n,) for regression.
+
+    Columns follow the task's class codes 0..k-1 even when a training fold lacked a class.
+    """
+    if not schema.is_classification:
+        return np.asarray(estimator.predict(X), dtype=float).ravel()
+    proba = np.asarray(estimator.predict_proba(X), dtype=float)
+    classes = np.asarray(estimator.classes_).astype(int)
+    if proba.shape[1] == schema.n_classes and np.array_equal(classes, np.arange(schema.n_classes)):
+        return proba
+    full = np.zeros((proba.shape[0], schema.n_classes))
+    full[:, classes] = proba
+    return full
+
+
+def evaluate(
+    config: CandidateConfig,
+    schema: Schema,
+    params: Mapping[str, Any],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    splits: Sequence[Split],
+    *,
+    metric: Metric,
+    seed: int,
+    n_threads: int,
+) -> list[float]:
+    """Fit ``params`` on each inner fit split and score its validation split; one value per split."""
+    values = []
+    for fit_idx, val_idx in splits:
+        est = build_estimator(config, schema, params, seed=seed, n_threads=n_threads)
+        est.fit(X.iloc[fit_idx], y[fit_idx])
+        out = predict_output(est, X.iloc[val_idx], schema)
+        values.append(metric.fn(y[val_idx], out, schema.n_classes))
+    return values
+
+
+def make_sampler(name: str, seed: int, n_trials: int):
+    """A seeded Optuna sampler: ``tpe`` (with a random start of about a third of the budget) or ``random``."""
+    import optuna
+
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    startup = max(1, min(10, n_trials // 3))
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, multivariate=True, warn_independent_sampling=False)
+
+
+def tune(
+    config: CandidateConfig,
+    schema: Schema,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    splits: Sequence[Split],
+    *,
+    metric: str,
+    trials: int,
+    seconds: float | None = None,
+    sampler: str = "tpe",
+    seed: int = 0,
+    n_threads: int = 1,
+    clock: Callable[[], float] = time.perf_counter,
+) -> TuneResult:
+    """Run up to ``trials`` configurations (the default first) within ``seconds``; pick the best.
+
+    A candidate whose space is empty has one configuration and runs one trial. Raises
+    :class:`TuningFailed` when every trial failed.
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    m = get_metric(metric)
+    space: Space = config.space_for(schema.kind)
+    budget = trials if space else 1
+    dists = to_optuna(space)
+    study = optuna.create_study(direction="maximize" if m.greater_is_better else "minimize", sampler=make_sampler(sampler, seed, budget))
+    records: list[TrialRecord] = []
+    start = clock()
+    for number in range(budget):
+        if number > 0 and seconds is not None and clock() - start >= seconds:
+            break
+        trial = study.ask(dists) if number > 0 else None
+        params = decode(space, trial.params) if trial is not None else {}
+        rec = _run_trial(number, config, schema, params, X, y, splits, metric=m, seed=seed, n_threads=n_threads, clock=clock)
+        records.append(rec)
+        if trial is not None:
+            if rec.state == "ok":
+                study.tell(trial, rec.value)
+            else:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    return _best(records, m)
+
+
+def _run_trial(number, config, schema, params, X, y, splits, *, metric: Metric, seed, n_threads, clock) -> TrialRecord:
+    t0 = clock()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = evaluate(config, schema, params, X, y, splits, metric=metric, seed=seed, n_threads=n_threads)
+        finite = [v for v in values if math.isfinite(v)]
+        value = float(np.mean(finite)) if finite else float("nan")
+        state = "ok" if finite else "failed"
+        return TrialRecord(number, dict(params), value, state, clock() - t0, values, None if finite else "metric undefined on every inner fold")
+    except Exception as exc:  # failure is data: record it, the loop goes on
+        log.debug("trial %d of %s failed: %s", number, config.name, exc)
+        err = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}"
+        return TrialRecord(number, dict(params), float("nan"), "failed", clock() - t0, [], err)
+
+
+def _best(records: list[TrialRecord], metric: Metric) -> TuneResult:
+    ok = [r for r in records if r.state == "ok"]
+    if not ok:
+        first = next((r.error for r in records if r.error), "no trial completed").splitlines()[0]
+        raise TuningFailed(f"all {len(records)} trials failed; first error: {first}", records)
+    best = max(ok, key=lambda r: (metric.oriented(r.value), -r.number))
+    return TuneResult(best_params=dict(best.params), best_value=best.value, trials=records)
