@@ -47,8 +47,11 @@ class ResultTable:
         first = [c for c in _FIRST if c in df.columns]
         rest = [c for c in df.columns if c not in first and c not in metric_cols]
         df = df[first + metric_cols + rest].sort_values(["task", "candidate", "fold"], kind="stable").reset_index(drop=True)
-        cands = list(manifest.get("candidates", {})) or sorted(df["candidate"].unique())
-        return cls(df=df, tasks=manifest.get("tasks", {}), candidates=cands)
+        order = manifest.get("order", {})
+        cands = list(order.get("candidates") or manifest.get("candidates", {})) or sorted(df["candidate"].unique())
+        tasks = manifest.get("tasks", {})
+        tasks = {t: tasks[t] for t in order.get("tasks", []) if t in tasks} | tasks
+        return cls(df=df, tasks=tasks, candidates=cands)
 
     @classmethod
     def from_run(cls, run_dir: str | Path) -> ResultTable:
@@ -111,17 +114,31 @@ class ResultTable:
         cols = [c for c in self.candidates if c in block.columns] + [c for c in block.columns if c not in self.candidates]
         return block[cols]
 
-    def leaderboard(self, metric: str | None = None) -> pd.DataFrame:
-        """Per candidate: mean rank across tasks (1 = best), mean and std of the score, wins.
+    def normalized_block(self, metric: str | None = None) -> pd.DataFrame:
+        """Per task, scores rescaled to [0, 1]: 0 = the worst candidate's mean, 1 = the best's.
 
-        ``metric=None`` ranks each task by its tuning metric. Sorted best first.
+        Comparable across tasks with different metrics (all candidates equal → 1).
+        """
+        block = self.to_block(metric, oriented=True)
+        lo, hi = block.min(axis=1), block.max(axis=1)
+        norm = block.sub(lo, axis=0).div((hi - lo).replace(0, np.nan), axis=0)
+        norm.loc[hi == lo] = 1.0  # every candidate scored the same on this task
+        return norm.where(block.notna())
+
+    def leaderboard(self, metric: str | None = None) -> pd.DataFrame:
+        """Per candidate: mean rank across tasks (1 = best), mean normalised score, mean score, wins.
+
+        ``metric=None`` ranks each task by its tuning metric. ``mean_score`` is NaN when tasks
+        use different metrics (averaging an AUC with an RMSE means nothing). Sorted best first.
         """
         agg = self.aggregate(metric)
         if agg.empty:
-            return pd.DataFrame(columns=["candidate", "mean_rank", "mean_score", "std_score", "wins", "n_tasks", "n_failed"])
+            return pd.DataFrame(columns=["candidate", "mean_rank", "normalized_score", "mean_score", "std_score", "wins", "n_tasks", "n_failed"])
         block = self.to_block(metric, oriented=True)
         ranks = block.rank(axis=1, ascending=False, method="average", na_option="bottom")
         wins = (ranks == 1).sum()
+        norm = self.normalized_block(metric)
+        one_metric = agg["metric"].nunique() == 1
         rows = []
         for cand in block.columns:
             sub = agg[agg["candidate"] == cand]
@@ -129,8 +146,9 @@ class ResultTable:
                 {
                     "candidate": cand,
                     "mean_rank": ranks[cand].mean(),
-                    "mean_score": sub["mean"].mean(),
-                    "std_score": sub["std"].mean(),
+                    "normalized_score": norm[cand].mean(),
+                    "mean_score": sub["mean"].mean() if one_metric else np.nan,
+                    "std_score": sub["std"].mean() if one_metric else np.nan,
                     "wins": int(wins[cand]),
                     "n_tasks": int(sub["mean"].notna().sum()),
                     "n_failed": int(sub["n_failed"].sum()),

@@ -117,6 +117,7 @@ def build_manifest(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPla
             for name, task in tasks.items()
         },
         "candidates": {c.name: c.to_dict() for c in suite.candidates},
+        "order": {"tasks": [t.name for t in suite.tasks], "candidates": [c.name for c in suite.candidates]},
         "versions": provenance.versions(),
         "machine": provenance.machine(),
         "git_commit": provenance.git_commit(),

@@ -131,8 +131,8 @@ def _summary(table: ResultTable, manifest: dict[str, Any]) -> str:
     status = f"{n_ok} of {n_expected} jobs done" + (f", {n_failed} failed" if n_failed else "") + (f", <b>{missing} missing (incomplete run)</b>" if missing else "")
     rows = [
         ("Suite", esc(s.get("name", ""))),
-        ("Tasks", f"{len(manifest.get('tasks', {}))}"),
-        ("Candidates", esc(", ".join(manifest.get("candidates", {})))),
+        ("Tasks", esc(", ".join(table.tasks))),
+        ("Candidates", esc(", ".join(table.candidates))),
         ("Outer folds", f"{s.get('folds')} × {s.get('repeats', 1)} repeat(s)"),
         ("Inner tuning", f"{inner_txt}, {esc(s.get('sampler', 'tpe'))} sampler, first trial = defaults"),
         ("Budget", esc(budget)),
@@ -152,6 +152,7 @@ def _leaderboard(table: ResultTable) -> str:
         [
             {"text": esc(r.candidate)},
             _num(r.mean_rank, 3),
+            _num(r.normalized_score, 3),
             _num(r.mean_score),
             _num(r.std_score),
             {"text": str(int(r.wins)), "sort": r.wins},
@@ -164,9 +165,10 @@ def _leaderboard(table: ResultTable) -> str:
     ]
     note = (
         '<p class="muted">Mean rank over tasks by each task\'s tuning metric (1 = best; ties share ranks; a missing result ranks last). '
-        "Mean score averages each task's metric over tasks — only meaningful when tasks share a metric. Click a header to sort.</p>"
+        "Normalised score: per task, 0 = the worst candidate's mean, 1 = the best's, averaged over tasks. "
+        "Mean score and std are shown only when every task uses the same metric. Click a header to sort.</p>"
     )
-    return note + _table(["candidate", "mean rank", "mean score", "mean std over folds", "wins", "tasks", "failed jobs", "trials / fold", "refit s"], rows, sortable=True)
+    return note + _table(["candidate", "mean rank", "normalised score", "mean score", "mean std over folds", "wins", "tasks", "failed jobs", "trials / fold", "refit s"], rows, sortable=True)
 
 
 def _significance(table: ResultTable) -> str:
@@ -203,7 +205,9 @@ def _significance(table: ResultTable) -> str:
         for p in pairs
     ]
     pair_table = _table(["A", "B", "mean diff (A − B)", "Wilcoxon p", "Holm p", "significant"], rows, sortable=True)
-    return text + f'<div class="figure">{svg}</div><h3>Pairwise Wilcoxon signed-rank tests, Holm-corrected</h3>' + pair_table
+    n_sig = sum(1 for r in rows if r[-1]["text"] == "yes")
+    return (text + f'<div class="figure">{svg}</div>'
+            + f"<details><summary>Pairwise Wilcoxon signed-rank tests, Holm-corrected ({n_sig} of {len(rows)} pairs significant)</summary>{pair_table}</details>")
 
 
 def _cell_mean_std(mean: float, std: float, best: bool) -> dict[str, Any]:
