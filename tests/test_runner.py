@@ -12,7 +12,7 @@ from benchmark.fitting import job_key
 from benchmark.results import ResultTable
 from benchmark.runner import run_suite
 from benchmark.store import Store
-from benchmark.testing import make_frame, random_labels
+from benchmark.testing import random_labels
 
 ALL = ["dummy", "linear", "knn", "svm", "random_forest", "extra_trees", "hist_gb", "xgboost", "lightgbm", "catboost"]
 # the same models with fewer trees/rounds, so the whole-registry run stays quick

@@ -18,7 +18,7 @@ def test_plan_is_deterministic_and_seed_dependent():
     c = make_plan(y, classification=True, folds=4, repeats=2, inner=3, seed=8)
     assert a.hash == b.hash and a.hash != c.hash
     assert len(a) == 8
-    for fa, fb in zip(a.folds, b.folds):
+    for fa, fb in zip(a.folds, b.folds, strict=True):
         assert np.array_equal(fa.test, fb.test)
 
 
