@@ -2,7 +2,7 @@
 
 Every error names the file and the field, says what is wrong and what to do, on one line:
 ``suites/foo.yaml: tasks[2].target: column 'label' not in data/credit.csv (columns: ...)``.
-YAML is read with ``yaml.safe_load`` only.
+YAML is read with a ``yaml.SafeLoader`` only (which also rejects duplicate keys).
 """
 
 from __future__ import annotations
@@ -31,6 +31,27 @@ _SUITE_KEYS = {
 }
 _TASK_KEYS = {"name", "dataset", "path", "openml", "target", "drop", "groups", "time", "kind", "max_rows"}
 _CAND_KEYS = {"name", "base", "params", "space"}
+_SETTINGS_KEYS = {"seed", "folds", "repeats", "inner", "trials", "seconds", "sampler", "timeout"}
+
+
+class _SuiteLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that rejects a key given twice in one mapping (YAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key '{key}' (also on line {seen[key] + 1})", key_node.start_mark
+                    )
+                seen[key] = key_node.start_mark.line
+            except TypeError:  # unhashable key: SafeLoader reports it below
+                continue
+        return super().construct_mapping(node, deep=deep)
 
 
 @dataclass(frozen=True)
@@ -85,14 +106,22 @@ class Suite:
         return d
 
     def hash(self) -> str:
-        """Content hash of everything that changes results (not the file's path or comments)."""
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
+        """Content hash of everything that changes results (not the file's path, comments or description)."""
+        d = self.to_dict()
+        d.pop("description")
+        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
     def with_overrides(self, **changes: Any) -> Suite:
-        """A copy with some top-level fields replaced (e.g. ``seed`` or ``trials`` from the CLI)."""
+        """A copy with some top-level fields replaced (e.g. ``seed`` or ``trials`` from the CLI).
+
+        ``None`` values are ignored; budget/protocol fields are validated like the suite's own.
+        """
         from dataclasses import replace
 
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        changes = {k: v for k, v in changes.items() if v is not None}
+        for key in set(changes) & _SETTINGS_KEYS:
+            changes[key] = parse_settings({key: changes[key]})[key]
+        return replace(self, **changes)
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -101,7 +130,7 @@ def load_suite(path: str | Path) -> Suite:
     if not p.is_file():
         raise InputError(f"suite file not found: {p} (see `bench list suites`)")
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = yaml.load(p.read_text(encoding="utf-8"), Loader=_SuiteLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -109,6 +138,10 @@ def load_suite(path: str | Path) -> Suite:
         raise InputError(f"not valid YAML{line}: {problem}; fix the syntax", where=str(p)) from None
     except UnicodeDecodeError:
         raise InputError("not a UTF-8 text file; save the suite as UTF-8 YAML", where=str(p)) from None
+    except ValueError as exc:  # a scalar YAML cannot convert, e.g. the date 2024-13-45
+        raise InputError(f"not valid YAML: {exc}; fix the value (quote it if it is text)", where=str(p)) from None
+    except RecursionError:
+        raise InputError("not valid YAML: nested too deeply; fix the structure", where=str(p)) from None
     try:
         return parse_suite(raw, source=str(p), base_dir=str(p.parent.resolve()))
     except InputError as err:
@@ -233,6 +266,13 @@ def _task(item: Any, where: str, suite_max_rows: int | None) -> TaskConfig:
             close = difflib.get_close_matches(ds, list(DATASETS), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise InputError(f"unknown dataset '{ds}'{hint}; see `bench list datasets`", where=f"{where}.dataset")
+    if src == "dataset":
+        extra = [k for k in ("target", "drop", "groups", "time", "kind") if item.get(k) is not None]
+        if extra:
+            raise InputError(
+                f"'{extra[0]}' applies to file tasks (path:) only; a registered dataset brings its own target and columns",
+                where=f"{where}.{extra[0]}",
+            )
     if src == "path" and item.get("target") is None:
         raise InputError("a file task needs 'target': the column to predict", where=f"{where}.target")
     name = item.get("name") or (item.get("dataset") or (Path(str(item.get("path"))).stem if src == "path" else f"openml_{item.get('openml')}"))

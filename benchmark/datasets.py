@@ -460,20 +460,21 @@ def _read_table(path: Path, shown: str) -> pd.DataFrame:
     if not lower.endswith(CSV_SUFFIXES + PARQUET_SUFFIXES):
         raise _err(
             f"{shown}: unsupported file type {''.join(path.suffixes) or '(none)'!r}; use CSV "
-            f"(.csv, .csv.gz, .tsv) or Parquet (.parquet, .pq); pickle files are never loaded"
+            f"(.csv, .csv.gz, .tsv) or Parquet (.parquet, .pq); pickle files are never loaded",
+            field="path",
         )
     if not path.exists():
-        raise _err(f"{shown}: file not found; check tasks[].path")
+        raise _err(f"{shown}: file not found (looked in the current directory and the suite's folder); fix the path", field="path")
     if not path.is_file():
-        raise _err(f"{shown}: not a regular file; point to a single CSV or Parquet file")
+        raise _err(f"{shown}: not a regular file; point to a single CSV or Parquet file", field="path")
     if path.stat().st_size == 0:
-        raise _err(f"{shown}: file is empty")
+        raise _err(f"{shown}: file is empty", field="path")
     if lower.endswith(PARQUET_SUFFIXES):
         frame = _read_parquet(path, shown)
     else:
         frame = _read_csv(path, shown, sep="\t" if ".tsv" in lower else ",")
     if frame.shape[0] == 0:
-        raise _err(f"{shown}: file has a header but no data rows")
+        raise _err(f"{shown}: file has a header but no data rows", field="path")
     return frame
 
 
@@ -573,13 +574,13 @@ def _check_columns(
     """Every named column exists and no column plays two roles."""
     columns = [str(c) for c in frame.columns]
     if target not in frame.columns:
-        raise _err(f"target column {target!r} not in {origin}{_suggest(target, columns)} (columns: {_preview(columns)})")
+        raise _err(f"target column {target!r} not in {origin}{_suggest(target, columns)} (columns: {_preview(columns)})", field="target")
     for role, names in (("drop", list(drop)), ("groups", [groups] if groups else []), ("time", [time] if time else [])):
         for col in names:
             if col not in frame.columns:
-                raise _err(f"{role} column {col!r} not in {origin}{_suggest(col, columns)} (columns: {_preview(columns)})")
+                raise _err(f"{role} column {col!r} not in {origin}{_suggest(col, columns)} (columns: {_preview(columns)})", field=role)
             if col == target:
-                raise _err(f"{role} column {col!r} in {origin} is also the target; pick different columns")
+                raise _err(f"{role} column {col!r} in {origin} is also the target; pick different columns", field=role)
     if groups and time and groups == time:
         raise _err(f"column {groups!r} in {origin} is both groups and time; pick one")
 
@@ -595,17 +596,17 @@ def _encode_target(
     """(kind, y array, classes): validate missing values, infer/check the kind, encode."""
     n_missing = int(y.isna().sum())
     if n_missing == len(y):
-        raise _err(f"{label} in {origin} has no values (all {n_missing} missing); pick another target")
+        raise _err(f"{label} in {origin} has no values (all {n_missing} missing); pick another target", field="target")
     if n_missing:
-        raise _err(f"{label} has {n_missing} missing values in {origin}; drop those rows or pick another target")
+        raise _err(f"{label} has {n_missing} missing values in {origin}; drop those rows or pick another target", field="target")
     kind = _resolve_kind(y, kind, label, origin)
     if kind == "regression":
         return kind, _regression_target(y, label, origin), None
     codes, classes = _classification_target(y, label, origin, positive)
     if kind == "binary" and len(classes) != 2:
-        raise _err(f"{label} in {origin} has {len(classes)} classes but kind is 'binary'; use kind: multiclass")
+        raise _err(f"{label} in {origin} has {len(classes)} classes but kind is 'binary'; use kind: multiclass", field="target")
     if kind == "multiclass" and len(classes) < 3:
-        raise _err(f"{label} in {origin} has 2 classes but kind is 'multiclass'; use kind: binary")
+        raise _err(f"{label} in {origin} has 2 classes but kind is 'multiclass'; use kind: binary", field="target")
     return kind, codes, classes
 
 
@@ -644,10 +645,10 @@ def infer_kind(y: pd.Series | np.ndarray | Sequence[Any]) -> str:
 def _regression_target(y: pd.Series, label: str, origin: str) -> np.ndarray:
     if isinstance(y.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(y.dtype):
         example = y.dropna().iloc[0] if y.notna().any() else None
-        raise _err(f"{label} in {origin} is not numeric (e.g. {example!r}); use kind: binary or multiclass, or another target")
+        raise _err(f"{label} in {origin} is not numeric (e.g. {example!r}); use kind: binary or multiclass, or another target", field="target")
     values = np.array(y.to_numpy(dtype=float), dtype=np.float64, copy=True)
     if not np.all(np.isfinite(values)):
-        raise _err(f"{label} in {origin} has {int((~np.isfinite(values)).sum())} infinite values; drop those rows")
+        raise _err(f"{label} in {origin} has {int((~np.isfinite(values)).sum())} infinite values; drop those rows", field="target")
     return values
 
 
@@ -661,10 +662,10 @@ def _classification_target(y: pd.Series, label: str, origin: str, positive: Any)
     uniques = pd.unique(values.to_numpy(dtype=object) if values.dtype == object else values.to_numpy())
     classes = _sorted_labels([_py(v) for v in uniques])
     if len(classes) < 2:
-        raise _err(f"{label} in {origin} has a single class ({classes[0]!r}); a classifier needs at least 2")
+        raise _err(f"{label} in {origin} has a single class ({classes[0]!r}); a classifier needs at least 2", field="target")
     if positive is not None:
         if positive not in classes:
-            raise _err(f"positive class {positive!r} not among the classes of {label} in {origin} ({_preview(classes)})")
+            raise _err(f"positive class {positive!r} not among the classes of {label} in {origin} ({_preview(classes)})", field="target")
         classes = [c for c in classes if c != positive] + [positive]
     lookup = {c: i for i, c in enumerate(classes)}
     codes = np.fromiter((lookup[_py(v)] for v in values.to_numpy(dtype=object)), dtype=np.int64, count=len(values))
@@ -694,7 +695,7 @@ def _sorted_labels(labels: list[Any]) -> list[Any]:
 def _role_array(col: pd.Series, role: str, name: str, origin: str) -> np.ndarray:
     n_missing = int(col.isna().sum())
     if n_missing:
-        raise _err(f"{role} column {name!r} has {n_missing} missing values in {origin}; fill them or drop those rows")
+        raise _err(f"{role} column {name!r} has {n_missing} missing values in {origin}; fill them or drop those rows", field=role)
     if isinstance(col.dtype, pd.CategoricalDtype):
         col = col.astype(object)
     return np.array(col.to_numpy(), copy=True)
@@ -756,7 +757,7 @@ def _subsample_index(
     if max_rows is None:
         return None
     if isinstance(max_rows, bool) or not isinstance(max_rows, (int, np.integer)) or max_rows < MIN_ROWS:
-        raise _err(f"max_rows={max_rows!r} for {origin} must be an integer >= {MIN_ROWS}")
+        raise _err(f"max_rows={max_rows!r} for {origin} must be an integer >= {MIN_ROWS}", field="max_rows")
     n = len(y)
     if n <= max_rows:
         return None
@@ -772,7 +773,7 @@ def _subsample_index(
 def _stratified_quotas(counts: np.ndarray, total: int, origin: str) -> np.ndarray:
     """Rows per class summing to ``total``: proportional (largest remainder), at least 2 each."""
     if MIN_CLASS_ROWS * len(counts) > total:
-        raise _err(f"max_rows={total} for {origin} is too small for {len(counts)} classes; use at least {MIN_CLASS_ROWS * len(counts)}")
+        raise _err(f"max_rows={total} for {origin} is too small for {len(counts)} classes; use at least {MIN_CLASS_ROWS * len(counts)}", field="max_rows")
     exact = counts * total / counts.sum()
     quotas = np.maximum(np.floor(exact).astype(np.int64), MIN_CLASS_ROWS)
     quotas = np.minimum(quotas, counts)
@@ -855,6 +856,6 @@ def _first_line(exc: BaseException) -> str:
     return line[:200]
 
 
-def _err(message: str) -> InputError:
-    """An InputError with the message forced onto one line."""
-    return InputError(message.replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
+def _err(message: str, field: str | None = None) -> InputError:
+    """An InputError with the message forced onto one line; ``field`` is the task field to blame."""
+    return InputError(message.replace("\r\n", " ").replace("\n", " ").replace("\r", " "), where=field)

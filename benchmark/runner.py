@@ -68,9 +68,33 @@ def load_tasks(suite: Suite) -> dict[str, Any]:
 
 
 def _blame(err: InputError, suite: Suite, where: str, cfg: TaskConfig) -> InputError:
-    field = next((f for f in ("target", "groups", "time", "drop", "path", "dataset", "openml") if err.where == f), None)
+    field = next((f for f in ("target", "groups", "time", "drop", "path", "dataset", "openml", "max_rows") if err.where == f), None)
     loc = f"{suite.source}: {where}" + (f".{field}" if field else "")
     return InputError(err.detail, where=loc)
+
+
+def check_candidates(suite: Suite, tasks: dict[str, Any]) -> None:
+    """Build every candidate once per kind of task, so a misspelt parameter fails up front.
+
+    Uses the fixed parameters plus the first value of each tuned range; scikit-learn style
+    constructors reject unknown keyword arguments at once.
+    """
+    from benchmark.candidates import build_estimator
+    from benchmark.fitting import schema_of
+
+    by_kind = {task.kind: task for task in tasks.values()}
+    for i, cand in enumerate(suite.candidates):
+        for kind, task in by_kind.items():
+            space = cand.space_for(kind)
+            probe = {k: (v["choices"][0] if v["type"] == "categorical" else v["low"]) for k, v in space.items()}
+            try:
+                build_estimator(cand, schema_of(task), probe, seed=0)
+            except (TypeError, ValueError) as exc:
+                msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise InputError(
+                    f"candidate '{cand.name}' ({cand.base}) rejects its parameters: {msg}; check the names under params/space",
+                    where=f"{suite.source}: candidates[{i}]",
+                ) from None
 
 
 def make_plans(suite: Suite, tasks: dict[str, Any]) -> dict[str, FoldPlan]:
@@ -194,6 +218,7 @@ def run_suite(
     t0 = time.perf_counter()
     in_memory = tasks is not None
     tasks = tasks if tasks is not None else load_tasks(suite)
+    check_candidates(suite, tasks)
     plans = make_plans(suite, tasks)
     manifest = build_manifest(suite, tasks, plans)
     run_dir = _choose_run_dir(suite, out, resume)
@@ -225,7 +250,12 @@ def run_suite(
 
 def _choose_run_dir(suite: Suite, out: str | Path | None, resume: bool) -> Path:
     if out is not None:
-        return Path(out)
+        p = Path(out)
+        if p.exists() and not p.is_dir():
+            raise InputError(f"--out {out}: is a file, not a folder; give a new folder for the run")
+        if p.is_dir() and not (p / "manifest.json").is_file() and any(p.iterdir()):
+            raise InputError(f"--out {out}: folder is not empty and holds no run (manifest.json); give a new or empty folder")
+        return p
     if resume:
         latest = latest_run_dir(suite)
         if latest is None:

@@ -343,7 +343,7 @@ def _write(path: Path, frame: pd.DataFrame) -> Path:
 
 
 def test_missing_empty_and_unreadable_files(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"nope\.csv: file not found; check tasks\[\]\.path"):
+    with pytest.raises(InputError, match=r"nope\.csv: file not found"):
         load_file(tmp_path / "nope.csv", target="y")
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(InputError, match=r"empty\.csv: file is empty"):
