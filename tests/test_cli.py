@@ -72,4 +72,4 @@ def test_quick_suite_end_to_end(tmp_path):
     assert res.returncode == 0, res.stderr
     csv = pd.read_csv(out / "results.csv")
     assert len(csv) == 3 * 10 * 3 and (csv["state"] == "ok").all()
-    assert (csv["n_trials"] == 3).all()
+    assert (csv["n_trials"] == 5).all()
