@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="run directory (default: reports/<suite>-<timestamp>)")
     run.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1, help="worker processes, one model thread each (default: number of cores)")
     run.add_argument("--seed", type=_seed, help="override the suite's seed")
+    run.add_argument("--model-seed", type=_seed, help="seed of the models and the sampler only (splits keep --seed)")
     run.add_argument("--trials", type=_positive_int, help="override the suite's trials per candidate per outer fold")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run (the latest of this suite, or --out)")
     run.add_argument("--force", action="store_true", help="resume even if the suite, data or versions changed")
@@ -123,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
     from benchmark.config import load_suite
     from benchmark.runner import run_suite
 
-    suite = load_suite(_suite_path(args.suite)).with_overrides(seed=args.seed, trials=args.trials)
+    suite = load_suite(_suite_path(args.suite)).with_overrides(seed=args.seed, trials=args.trials, model_seed=args.model_seed)
     res = run_suite(suite, out=args.out, jobs=args.jobs, resume=args.resume, force=args.force, progress=not args.no_progress)
     ran = res.n_jobs - res.n_done_before
     print(f"run directory: {res.run_dir}")

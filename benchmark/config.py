@@ -27,11 +27,11 @@ _MAX_TRIALS = 100_000
 _MAX_FOLDS = 1_000
 _SUITE_KEYS = {
     "name", "description", "seed", "metric", "folds", "repeats", "inner", "trials", "seconds",
-    "sampler", "timeout", "tasks", "candidates", "max_rows",
+    "sampler", "timeout", "tasks", "candidates", "max_rows", "model_seed",
 }
 _TASK_KEYS = {"name", "dataset", "path", "openml", "target", "drop", "groups", "time", "kind", "max_rows"}
 _CAND_KEYS = {"name", "base", "params", "space"}
-_SETTINGS_KEYS = {"seed", "folds", "repeats", "inner", "trials", "seconds", "sampler", "timeout"}
+_SETTINGS_KEYS = {"seed", "folds", "repeats", "inner", "trials", "seconds", "sampler", "timeout", "model_seed"}
 
 
 class _SuiteLoader(yaml.SafeLoader):
@@ -86,10 +86,16 @@ class Suite:
     seconds: float | None = None
     sampler: str = "tpe"
     timeout: float | None = None
+    model_seed: int | None = None
     description: str = ""
     source: str = "<memory>"
     base_dir: str = "."
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def effective_model_seed(self) -> int:
+        """Seed of the models and the tuning sampler; ``seed`` alone decides the splits."""
+        return self.seed if self.model_seed is None else self.model_seed
 
     def metric_for(self, kind: str) -> str:
         """The tuning metric for a task of ``kind`` (binary, multiclass or regression)."""
@@ -197,6 +203,7 @@ def parse_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
         "seconds": _opt_positive(raw.get("seconds"), "seconds"),
         "sampler": _choice(raw.get("sampler", "tpe"), SAMPLERS, "sampler"),
         "timeout": _opt_positive(raw.get("timeout"), "timeout"),
+        "model_seed": None if raw.get("model_seed") is None else _int(raw.get("model_seed"), "model_seed", low=0, high=2**32 - 1),
     }
 
 

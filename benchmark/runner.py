@@ -179,7 +179,7 @@ def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan],
                         trials=suite.trials,
                         seconds=suite.seconds,
                         sampler=suite.sampler,
-                        seed=suite.seed + fold.index,
+                        seed=suite.effective_model_seed + fold.index,
                         split_hash=plan.hash,
                         n_threads=n_threads,
                     )

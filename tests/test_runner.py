@@ -181,3 +181,13 @@ def test_job_keys_are_unique_per_task_candidate_fold():
     assert job_key("a", "b", 1) != job_key("a", "b", 2) != job_key("a|b", "", 2)
     assert json.dumps(job_key("t", "c", 0))
     assert np.isfinite(1.0)
+
+
+def test_model_seed_changes_models_but_not_splits(tmp_path):
+    a = run_suite(_suite(["random_forest"], trials=2, folds=2, model_seed=1), out=tmp_path / "a", progress=False, report=False)
+    b = run_suite(_suite(["random_forest"], trials=2, folds=2, model_seed=2), out=tmp_path / "b", progress=False, report=False)
+    ra, rb = _records(a.run_dir), _records(b.run_dir)
+    assert [r["split_hash"] for r in ra] == [r["split_hash"] for r in rb]
+    assert [r["fold_hash"] for r in ra] == [r["fold_hash"] for r in rb]
+    assert [r["seed"] for r in ra] != [r["seed"] for r in rb]
+    assert [r["trials"][1]["params"] for r in ra] != [r["trials"][1]["params"] for r in rb]  # the sampler follows model_seed
