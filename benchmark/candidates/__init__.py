@@ -23,6 +23,7 @@ _FAMILY_MODULES = (
     "benchmark.candidates.classical",
     "benchmark.candidates.trees",
     "benchmark.candidates.boosting",
+    "benchmark.candidates.neural",
 )
 _REGISTRY: dict[str, CandidateSpec] = {}
 _LOADED = False
