@@ -24,6 +24,7 @@ _FAMILY_MODULES = (
     "benchmark.candidates.trees",
     "benchmark.candidates.boosting",
     "benchmark.candidates.neural",
+    "benchmark.candidates.ensembles",
 )
 _REGISTRY: dict[str, CandidateSpec] = {}
 _LOADED = False
