@@ -7,7 +7,7 @@ SUITE   ?= standard
 JOBS    ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: install bench test test-all lint clean
+.PHONY: install bench bench-ci bench-ci-baseline test test-all lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,6 +20,19 @@ install: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/bench run suites/$(SUITE).yaml --jobs $(JOBS)
+
+# CI regression check (docs/ci.md): run suites/ci.yaml, compare with the committed baseline.
+# Exit code 1 = a real regression, 2 = not comparable (data, splits or suite protocol changed).
+bench-ci: $(STAMP)
+	rm -rf reports/ci-latest
+	$(BIN)/bench run suites/ci.yaml --out reports/ci-latest --jobs $(JOBS) --no-progress
+	$(BIN)/bench regress reports/baselines/ci.json reports/ci-latest --markdown reports/ci-latest/regress.md --junit reports/ci-latest/junit.xml
+
+# Remake the committed baseline from a fresh run of suites/ci.yaml (then commit reports/baselines/ci.json).
+bench-ci-baseline: $(STAMP)
+	rm -rf reports/ci-latest
+	$(BIN)/bench run suites/ci.yaml --out reports/ci-latest --jobs $(JOBS) --no-progress
+	$(BIN)/bench baseline reports/ci-latest --out reports/baselines/ci.json
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)

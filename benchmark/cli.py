@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     rankcmd.add_parser(sub)
 
+    from benchmark import regresscmd
+
+    regresscmd.add_parser(sub)
+
     lst = sub.add_parser("list", help="list candidates, datasets or suites")
     lst.add_argument("what", choices=["candidates", "datasets", "suites"])
     return p
@@ -106,6 +110,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from benchmark import rankcmd
 
         return rankcmd.run(args)
+    if args.command in ("baseline", "regress", "history"):
+        from benchmark import regresscmd
+
+        return regresscmd.run(args)
     if args.command == "list":
         return _list(args.what)
     raise AssertionError(args.command)

@@ -27,11 +27,13 @@ _MAX_TRIALS = 100_000
 _MAX_FOLDS = 1_000
 _SUITE_KEYS = {
     "name", "description", "seed", "metric", "folds", "repeats", "inner", "trials", "seconds",
-    "sampler", "timeout", "tasks", "candidates", "max_rows", "model_seed",
+    "sampler", "timeout", "tasks", "candidates", "max_rows", "model_seed", "learning_curve", "budget_curve",
 }
 _TASK_KEYS = {"name", "dataset", "path", "openml", "target", "drop", "groups", "time", "kind", "max_rows"}
 _CAND_KEYS = {"name", "base", "params", "space"}
-_SETTINGS_KEYS = {"seed", "folds", "repeats", "inner", "trials", "seconds", "sampler", "timeout", "model_seed"}
+_SETTINGS_KEYS = {"seed", "folds", "repeats", "inner", "trials", "seconds", "sampler", "timeout", "model_seed", "learning_curve", "budget_curve"}
+#: Fractions of the outer training rows the tuned configuration is refitted on for learning curves.
+DEFAULT_LEARNING_CURVE = (0.1, 0.2, 0.4, 0.7, 1.0)
 
 
 class _SuiteLoader(yaml.SafeLoader):
@@ -87,6 +89,8 @@ class Suite:
     sampler: str = "tpe"
     timeout: float | None = None
     model_seed: int | None = None
+    learning_curve: tuple[float, ...] = DEFAULT_LEARNING_CURVE
+    budget_curve: bool = True
     description: str = ""
     source: str = "<memory>"
     base_dir: str = "."
@@ -186,7 +190,7 @@ def parse_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Validate the budget and protocol fields shared by suites and ``compare()``.
 
     Returns keyword arguments for :class:`Suite`: metric, seed, folds, repeats, inner, trials,
-    seconds, sampler, timeout.
+    seconds, sampler, timeout, model_seed, learning_curve, budget_curve.
     """
     inner = raw.get("inner", 3)
     if isinstance(inner, Mapping):
@@ -204,6 +208,8 @@ def parse_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
         "sampler": _choice(raw.get("sampler", "tpe"), SAMPLERS, "sampler"),
         "timeout": _opt_positive(raw.get("timeout"), "timeout"),
         "model_seed": None if raw.get("model_seed") is None else _int(raw.get("model_seed"), "model_seed", low=0, high=2**32 - 1),
+        "learning_curve": _learning_curve(raw.get("learning_curve", True)),
+        "budget_curve": _bool(raw.get("budget_curve", True), "budget_curve"),
     }
 
 
@@ -422,6 +428,40 @@ def _inner(value: Any) -> int | float:
     if isinstance(value, int) and 2 <= value <= _MAX_FOLDS:
         return value
     raise InputError(f"must be a number of inner folds (2..{_MAX_FOLDS}) or a holdout fraction in (0, 1) (got {value})", where="inner")
+
+
+def _learning_curve(value: Any) -> tuple[float, ...]:
+    """``true`` (default fractions), ``false``/``[]`` (off) or a sorted list of unique fractions in (0, 1].
+
+    The full training set (1.0) is always part of a curve that is on: it reuses the final refit.
+    """
+    where = "learning_curve"
+    if value is True or value is None:
+        return DEFAULT_LEARNING_CURVE
+    if value is False:
+        return ()
+    if not isinstance(value, (list, tuple)):
+        raise InputError(f"write a list of training fractions like [0.1, 0.2, 0.4, 0.7, 1.0], or false to turn learning curves off (got {value!r})", where=where)
+    if not value:
+        return ()
+    out: list[float] = []
+    for i, v in enumerate(value):
+        f = _number(v, f"{where}[{i}]")
+        if not 0 < f <= 1:
+            raise InputError(f"a fraction of the training rows must be in (0, 1] (got {v})", where=f"{where}[{i}]")
+        if out and f <= out[-1]:
+            word = "repeats" if f == out[-1] else "is smaller than"
+            raise InputError(f"{f:g} {word} the fraction before it; list fractions once each in increasing order", where=f"{where}[{i}]")
+        out.append(f)
+    if out[-1] != 1.0:
+        out.append(1.0)  # free: the final refit on all training rows
+    return tuple(out)
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(f"must be true or false (got {value!r})", where=where)
+    return value
 
 
 def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:

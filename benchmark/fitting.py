@@ -4,10 +4,17 @@
 configuration on the whole outer training set, scores the outer test fold (and the training
 rows) with every applicable metric, and returns a flat record. Failure is data: an exception
 becomes a record with ``state="failed"``, the error and its traceback.
+
+After the final refit the worker adds the curve records (see :mod:`benchmark.curves`):
+``learning_curve`` (the tuned configuration refitted on nested subsamples of the outer training
+rows), ``budget_curve`` (the outer-test score of the configuration that would have been chosen
+after 1, 2, 5, 10, … trials) and, for estimators that log it, ``epoch_history``.  A failed curve
+fit is recorded in its point and never fails the job.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import time
@@ -21,7 +28,7 @@ from benchmark.candidates import CandidateConfig, Schema, build_estimator
 from benchmark.config import TaskConfig
 from benchmark.metrics import score_all
 from benchmark.splits import Fold
-from benchmark.tuning import TuningFailed, predict_output, tune
+from benchmark.tuning import TuningFailed, gpu_seconds, predict_output, tune
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,8 @@ class Job:
     seed: int
     split_hash: str
     n_threads: int = 1
+    learning_curve: tuple[float, ...] = ()
+    budget_curve: bool = False
 
     @property
     def key(self) -> str:
@@ -145,6 +154,11 @@ def run_job(job: Job) -> dict[str, Any]:
     return rec
 
 
+def n_fits(trials: list[dict[str, Any]]) -> int:
+    """Model fits spent on tuning: one per inner split scored, plus the fit that raised in a failed trial."""
+    return sum(len(t.get("fold_values") or []) + (t.get("state") != "ok") for t in trials)
+
+
 def _fit_and_score(job: Job) -> dict[str, Any]:
     from threadpoolctl import threadpool_limits
 
@@ -168,6 +182,8 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
         out["n_failed_trials"] = sum(r.state != "ok" for r in result.trials)
         out["best_params"] = result.best_params
         out["best_inner_score"] = result.best_value
+        out["best_trial"] = result.best_number
+        out["n_fits"] = n_fits(out["trials"]) + 1
         est = build_estimator(job.candidate, schema, result.best_params, seed=job.seed, n_threads=job.n_threads)
         t = time.perf_counter()
         est.fit(Xtr, ytr)
@@ -176,9 +192,130 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
         test_out = predict_output(est, X.iloc[test], schema)
         out["predict_seconds"] = time.perf_counter() - t
         train_out = predict_output(est, Xtr, schema)
-    for name, value in score_all(schema.kind, y[test], test_out, schema.n_classes).items():
-        out[f"test_{name}"] = value
-    for name, value in score_all(schema.kind, ytr, train_out, schema.n_classes).items():
-        out[f"train_{name}"] = value
+        history = epoch_history(est)
+        if history:
+            out["epoch_history"] = history
+        gpu = sum(float(tr.get("gpu_seconds") or 0.0) for tr in out["trials"]) + gpu_seconds(est)
+        device = getattr(getattr(est, "_final_estimator", est), "device_", None)
+        if device:
+            out["device"] = str(device)
+    test_scores = score_all(schema.kind, y[test], test_out, schema.n_classes)
+    train_scores = score_all(schema.kind, ytr, train_out, schema.n_classes)
+    out.update({f"test_{k}": v for k, v in test_scores.items()})
+    out.update({f"train_{k}": v for k, v in train_scores.items()})
+    if job.learning_curve or job.budget_curve:
+        with threadpool_limits(limits=job.n_threads), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            curves = _curves(job, task, schema, result, test_scores, train_scores)
+        gpu += curves.pop("gpu_seconds")
+        out.update(curves)
+    if gpu > 0:
+        out["gpu_seconds"] = gpu
     return out
+
+
+def _curves(job: Job, task, schema: Schema, result, test_scores, train_scores) -> dict[str, Any]:
+    """The curve fields of a job's record: ``learning_curve``, ``budget_curve``, ``curve_fits``,
+    ``curve_seconds``, ``curve_cpu_seconds`` (and ``gpu_seconds``, which the caller adds up)."""
+    t, c = time.perf_counter(), time.process_time()
+    out: dict[str, Any] = {"curve_fits": 0, "gpu_seconds": 0.0}
+    if job.learning_curve:
+        out["learning_curve"] = _learning_curve(job, task, schema, result.best_params, test_scores, train_scores)
+        out["curve_fits"] += sum(1 for p in out["learning_curve"] if not p.get("skipped") and p["fraction"] < 1)
+        out["gpu_seconds"] += sum(p.pop("gpu_seconds", 0.0) for p in out["learning_curve"])
+    if job.budget_curve:
+        out["budget_curve"], refits, gpu = _budget_curve(job, task, schema, result, test_scores)
+        out["curve_fits"] += refits
+        out["gpu_seconds"] += gpu
+    out["curve_seconds"] = time.perf_counter() - t
+    out["curve_cpu_seconds"] = time.process_time() - c
+    return out
+
+
+def epoch_history(est: Any) -> list[dict[str, Any]] | None:
+    """The per-epoch log a fitted estimator (or a pipeline's last step) kept, as plain dicts.
+
+    Reads ``epoch_history_`` or, as the neural candidates name it, ``history_``: a list of
+    ``{"epoch": 1, "train_loss": …, "valid_loss": …, …}``.  Estimators without one give None.
+    """
+    for obj in (est, getattr(est, "_final_estimator", None)):
+        for attr in ("epoch_history_", "history_"):
+            hist = getattr(obj, attr, None)
+            if isinstance(hist, (list, tuple)) and hist and all(isinstance(e, dict) and "epoch" in e for e in hist):
+                return [dict(e) for e in hist]
+    return None
+
+
+def _score_fit(job: Job, task, schema: Schema, params: dict[str, Any], rows, *, train_scores: bool = True) -> tuple[dict[str, float], dict[str, float], float]:
+    """Fit ``params`` on the outer-training positions ``rows``.
+
+    Returns the scores on the outer test fold, on ``rows`` (empty unless ``train_scores``) and
+    the fit's GPU seconds.
+    """
+    X, y = task.X, task.y
+    train = job.fold.train[rows]
+    est = build_estimator(job.candidate, schema, params, seed=job.seed, n_threads=job.n_threads)
+    est.fit(X.iloc[train], y[train])
+    test = score_all(schema.kind, y[job.fold.test], predict_output(est, X.iloc[job.fold.test], schema), schema.n_classes)
+    on_train = score_all(schema.kind, y[train], predict_output(est, X.iloc[train], schema), schema.n_classes) if train_scores else {}
+    return test, on_train, gpu_seconds(est)
+
+
+def _learning_curve(job: Job, task, schema: Schema, params, test_scores, train_scores) -> list[dict[str, Any]]:
+    """One point per fraction: the tuned configuration refitted on a nested subsample of the training rows."""
+    from benchmark.curves import TooSmall, learning_subsample, subsample_seed
+
+    ytr = task.y[job.fold.train]
+    seed = subsample_seed(fold_hash(job.fold))
+    points: list[dict[str, Any]] = []
+    for f in job.learning_curve:
+        if f >= 1.0:
+            points.append({"fraction": 1.0, "n_train": int(len(ytr)), "test": dict(test_scores), "train": dict(train_scores)})
+            continue
+        try:
+            rows = learning_subsample(ytr, f, seed=seed, classification=schema.is_classification)
+        except TooSmall as exc:
+            points.append({"fraction": f, "n_train": int(math.floor(f * len(ytr) + 0.5)), "skipped": str(exc)})
+            continue
+        point: dict[str, Any] = {"fraction": f, "n_train": int(len(rows))}
+        t = time.perf_counter()
+        try:
+            point["test"], point["train"], gpu = _score_fit(job, task, schema, params, rows)
+            if gpu:
+                point["gpu_seconds"] = gpu
+        except Exception as exc:  # a curve point that cannot be fitted is data, not a failed job
+            point["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        point["seconds"] = time.perf_counter() - t
+        points.append(point)
+    return points
+
+
+def _budget_curve(job: Job, task, schema: Schema, result, test_scores) -> tuple[list[dict[str, Any]], int, float]:
+    """Outer-test scores of the configuration chosen after 1, 2, 5, 10, … trials; the refits it took and their GPU seconds."""
+    import numpy as np
+
+    from benchmark.curves import best_so_far_numbers, budget_checkpoints
+    from benchmark.metrics import get_metric
+
+    trials = [t.to_dict() for t in result.trials]
+    chosen = best_so_far_numbers(trials, get_metric(job.metric).greater_is_better)
+    by_number = {t["number"]: t for t in trials}
+    cache: dict[int, dict[str, Any]] = {result.best_number: {"test": dict(test_scores)}}
+    refits, gpu = 0, 0.0
+    points = []
+    all_rows = np.arange(len(job.fold.train))
+    for b in budget_checkpoints(len(trials)):
+        num = chosen[b - 1]
+        if num is None:
+            continue
+        if num not in cache:
+            try:
+                scores, _, fit_gpu = _score_fit(job, task, schema, by_number[num]["params"], all_rows, train_scores=False)
+                cache[num] = {"test": scores}
+                gpu += fit_gpu
+            except Exception as exc:
+                cache[num] = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
+            refits += 1
+        points.append({"trials": b, "trial_number": num, **cache[num]})
+    return points, refits, gpu
 

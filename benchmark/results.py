@@ -18,6 +18,8 @@ import pandas as pd
 from benchmark.metrics import METRICS
 from benchmark.store import Store
 
+# Record fields that are lists of dicts: kept in records.jsonl (and trials.csv), not in the flat table.
+_NESTED = ("trials", "traceback", "type", "learning_curve", "budget_curve", "epoch_history")
 _FIRST = ["task", "candidate", "fold", "repeat", "state", "metric", "n_trials", "n_failed_trials", "fit_seconds", "predict_seconds", "tune_seconds", "total_seconds", "cpu_seconds"]
 
 
@@ -35,7 +37,7 @@ class ResultTable:
         for r in records:
             if r.get("type") != "job":
                 continue
-            row = {k: v for k, v in r.items() if k not in ("trials", "traceback", "type")}
+            row = {k: v for k, v in r.items() if k not in _NESTED}
             if isinstance(row.get("best_params"), dict):
                 row["best_params"] = json.dumps(row["best_params"], sort_keys=True, default=str)
             rows.append(row)

@@ -182,6 +182,8 @@ def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan],
                         seed=suite.effective_model_seed + fold.index,
                         split_hash=plan.hash,
                         n_threads=n_threads,
+                        learning_curve=tuple(suite.learning_curve),
+                        budget_curve=suite.budget_curve,
                     )
                 )
     return jobs

@@ -39,6 +39,7 @@ class TrialRecord:
     seconds: float
     fold_values: list[float] = field(default_factory=list)
     error: str | None = None
+    gpu_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,6 +50,7 @@ class TuneResult:
     best_params: dict[str, Any]
     best_value: float
     trials: list[TrialRecord]
+    best_number: int = 0
 
 
 class TuningFailed(RuntimeError):
@@ -75,6 +77,18 @@ def predict_output(estimator: Any, X: pd.DataFrame, schema: Schema) -> np.ndarra
     return full
 
 
+def gpu_seconds(estimator: Any) -> float:
+    """Seconds a fitted estimator (or a pipeline's last step) trained on a GPU; 0.0 on the CPU.
+
+    Reads the ``device_`` and ``fit_seconds_`` attributes the neural candidates set.
+    """
+    for obj in (estimator, getattr(estimator, "_final_estimator", None)):
+        dev = getattr(obj, "device_", None)
+        if isinstance(dev, str) and dev.startswith("cuda"):
+            return float(getattr(obj, "fit_seconds_", 0.0) or 0.0)
+    return 0.0
+
+
 def evaluate(
     config: CandidateConfig,
     schema: Schema,
@@ -86,12 +100,20 @@ def evaluate(
     metric: Metric,
     seed: int,
     n_threads: int,
+    values: list[float] | None = None,
+    gpu: list[float] | None = None,
 ) -> list[float]:
-    """Fit ``params`` on each inner fit split and score its validation split; one value per split."""
-    values = []
+    """Fit ``params`` on each inner fit split and score its validation split; one value per split.
+
+    ``values``: a list to append to (so a caller keeps the scores of the splits done before a fit
+    raised); a new list when not given.  ``gpu``: a list that gets each fit's GPU seconds.
+    """
+    values = [] if values is None else values
     for fit_idx, val_idx in splits:
         est = build_estimator(config, schema, params, seed=seed, n_threads=n_threads)
         est.fit(X.iloc[fit_idx], y[fit_idx])
+        if gpu is not None:
+            gpu.append(gpu_seconds(est))
         out = predict_output(est, X.iloc[val_idx], schema)
         values.append(metric.fn(y[val_idx], out, schema.n_classes))
     return values
@@ -154,18 +176,20 @@ def tune(
 
 def _run_trial(number, config, schema, params, X, y, splits, *, metric: Metric, seed, n_threads, clock) -> TrialRecord:
     t0 = clock()
+    values: list[float] = []
+    gpu: list[float] = []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            values = evaluate(config, schema, params, X, y, splits, metric=metric, seed=seed, n_threads=n_threads)
+            evaluate(config, schema, params, X, y, splits, metric=metric, seed=seed, n_threads=n_threads, values=values, gpu=gpu)
         finite = [v for v in values if math.isfinite(v)]
         value = float(np.mean(finite)) if finite else float("nan")
         state = "ok" if finite else "failed"
-        return TrialRecord(number, dict(params), value, state, clock() - t0, values, None if finite else "metric undefined on every inner fold")
+        return TrialRecord(number, dict(params), value, state, clock() - t0, values, None if finite else "metric undefined on every inner fold", sum(gpu))
     except Exception as exc:  # failure is data: record it, the loop goes on
         log.debug("trial %d of %s failed: %s", number, config.name, exc)
         err = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}"
-        return TrialRecord(number, dict(params), float("nan"), "failed", clock() - t0, [], err)
+        return TrialRecord(number, dict(params), float("nan"), "failed", clock() - t0, values, err, sum(gpu))
 
 
 def _best(records: list[TrialRecord], metric: Metric) -> TuneResult:
@@ -174,4 +198,4 @@ def _best(records: list[TrialRecord], metric: Metric) -> TuneResult:
         first = next((r.error for r in records if r.error), "no trial completed").splitlines()[0]
         raise TuningFailed(f"all {len(records)} trials failed; first error: {first}", records)
     best = max(ok, key=lambda r: (metric.oriented(r.value), -r.number))
-    return TuneResult(best_params=dict(best.params), best_value=best.value, trials=records)
+    return TuneResult(best_params=dict(best.params), best_value=best.value, trials=records, best_number=best.number)

@@ -11,8 +11,9 @@ matplotlib is imported inside :func:`cd_diagram` so that importing this module s
 from __future__ import annotations
 
 import io
+import itertools
 import math
-import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 # Okabe & Ito (2008) colour-blind-safe palette, black left out (used for lines and text).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
 INK = "#222222"
+GROUP = "#5b6670"  # the bars joining candidates that are not significantly different
+_COUNTER = itertools.count(1)
 FONT_SIZE = 9.0
 ROW_IN = 0.24  # vertical space per label row, inches
 GROUP_IN = 0.13  # vertical space per group bar, inches
@@ -72,7 +75,7 @@ def _draw_cd(ax: Any, result: RankResult, lay: dict[str, float]) -> None:
             ha="center", va="bottom", fontsize=FONT_SIZE - 1, color=INK, parse_math=False)
 
 
-def _draw_candidates(ax: Any, result: RankResult, lay: dict[str, float]) -> None:
+def _draw_candidates(ax: Any, result: RankResult, lay: dict[str, float], colours: Mapping[str, str]) -> None:
     items = list(result.mean_ranks.items())  # best first
     k, u = int(lay["k"]), lay["unit"]
     half = math.ceil(k / 2)
@@ -81,8 +84,9 @@ def _draw_candidates(ax: Any, result: RankResult, lay: dict[str, float]) -> None
         end = 1 - 0.12 * u if side == "left" else k + 0.12 * u
         for i, (name, r) in enumerate(group):
             y = lay["rows_y"] + (i + 0.5) * ROW_IN
-            ax.plot([r, r, end], [lay["axis_y"], y, y], color=INK, lw=0.9)
-            ax.plot([r], [lay["axis_y"]], marker="o", ms=3, color=INK)
+            colour = colours.get(name, INK)
+            ax.plot([r, r, end], [lay["axis_y"], y, y], color=colour, lw=1.1)
+            ax.plot([r], [lay["axis_y"]], marker="o", ms=3.5, color=colour)
             pad = -0.06 * u if side == "left" else 0.06 * u
             ax.text(end + pad, y, _label(name, r), ha="right" if side == "left" else "left",
                     va="center", fontsize=FONT_SIZE, color=INK, parse_math=False)
@@ -94,34 +98,33 @@ def _draw_groups(ax: Any, result: RankResult, lay: dict[str, float]) -> None:
         ranks = [result.mean_ranks[c] for c in members]
         y = lay["groups_y"] + g * GROUP_IN
         ax.plot([min(ranks) - 0.05 * u, max(ranks) + 0.05 * u], [y, y],
-                color=PALETTE[g % len(PALETTE)], lw=4.0, solid_capstyle="round")
+                color=GROUP, lw=3.0, solid_capstyle="round")
 
 
 def _to_svg(fig: Figure) -> str:
     import matplotlib
 
+    from benchmark.report.figures import clean_svg
+
     buf = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cd-diagram"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-    svg = buf.getvalue()
-    svg = re.sub(r"<\?xml[^>]*\?>\s*", "", svg)
-    svg = re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg)
-    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
-    return svg.strip() + "\n"
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cd-diagram", "font.family": "sans-serif"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    return clean_svg(buf.getvalue(), prefix=f"cd{next(_COUNTER)}-")
 
 
-def cd_diagram(result: RankResult, *, title: str | None = None) -> str:
+def cd_diagram(result: RankResult, *, title: str | None = None, colours: Mapping[str, str] | None = None) -> str:
     """Draw the critical-difference diagram of ``result``; returns an inline SVG string.
 
     The SVG has no XML prologue, DOCTYPE or metadata (ready to paste into HTML), keeps text as
     ``<text>`` (``svg.fonttype = "none"``) and references nothing external.  Layout: average
-    ranks on a horizontal axis (1 = best, left), the Nemenyi CD bar above it, coloured bars for
-    groups not significantly different, candidates labelled ``name (rank)`` on both sides.
+    ranks on a horizontal axis (1 = best, left), the Nemenyi CD bar above it, grey bars joining
+    groups not significantly different, candidates labelled ``name (rank)`` on both sides, each
+    drawn in its colour from ``colours`` (candidate → hex; default: ink).
     """
-    return _to_svg(cd_figure(result, title=title))
+    return _to_svg(cd_figure(result, title=title, colours=colours))
 
 
-def cd_figure(result: RankResult, *, title: str | None = None) -> Figure:
+def cd_figure(result: RankResult, *, title: str | None = None, colours: Mapping[str, str] | None = None) -> Figure:
     """The same diagram as a ``matplotlib.figure.Figure`` (no pyplot, no global state)."""
     from matplotlib.figure import Figure
 
@@ -137,5 +140,5 @@ def cd_figure(result: RankResult, *, title: str | None = None) -> Figure:
     _draw_cd(ax, result, lay)
     _draw_axis(ax, lay)
     _draw_groups(ax, result, lay)
-    _draw_candidates(ax, result, lay)
+    _draw_candidates(ax, result, lay, colours or {})
     return fig

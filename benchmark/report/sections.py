@@ -1,0 +1,584 @@
+"""The report's sections, each a function ``(Analysis, styles) -> HTML``.
+
+Order on the page: summary, leaderboard, significance, data and budget (suite-level curves),
+per task, fairness audit, failures, provenance.  Each section says how its numbers were computed
+in a short note, so a reader never has to guess which test or which block was used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmark.metrics import METRICS
+from benchmark.report import figures
+from benchmark.report.analysis import SCALE_FREE, Analysis, fold_scores
+from benchmark.report.conclusions import conclusions
+from benchmark.report.markup import (
+    cand_cell,
+    esc,
+    figure,
+    finite,
+    fmt,
+    kv,
+    num,
+    p_eq,
+    p_fmt,
+    score_fmt,
+    sd_fmt,
+    swatch,
+    table,
+)
+from benchmark.report.palette import Style
+
+log = logging.getLogger(__name__)
+
+Styles = Mapping[str, Style]
+
+
+def _safe_figure(make: Callable[[], str], caption: str, *, name: str, wide: bool = False) -> str:
+    """A figure, or a one-line note when drawing it failed (the report must still render)."""
+    try:
+        return figure(make(), caption, name=name, wide=wide)
+    except Exception as exc:
+        log.warning("figure %s could not be drawn: %s", name, exc)
+        return f'<p class="note">Figure “{esc(name)}” could not be drawn: {esc(exc)}</p>'
+
+
+def _direction(metric: str) -> str:
+    return "higher is better" if METRICS.get(metric) is None or METRICS[metric].greater_is_better else "lower is better"
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Summary
+
+
+def summary(a: Analysis, styles: Styles) -> str:
+    s = a.manifest.get("suite", {})
+    n_folds = int(s.get("folds", 0) or 0) * int(s.get("repeats", 1) or 1)
+    inner = s.get("inner")
+    inner_txt = f"holdout {inner:g}" if isinstance(inner, float) else f"{inner} inner folds"
+    n_ok = sum(1 for r in a.jobs if r.get("state") == "ok")
+    n_failed = sum(1 for r in a.jobs if r.get("state") != "ok")
+    leader = a.leader
+    ranks = a.mean_ranks()
+    if leader is None:
+        lead_v, lead_s = "–", "no results yet"
+    else:
+        lead_v = f"{swatch(styles.get(leader))}{esc(leader)}"
+        lead_s = f"mean rank {ranks.get(leader, math.nan):.2f}"
+        order = list(ranks)
+        tied = [c for c in order if abs(ranks[c] - ranks[leader]) < 1e-9]
+        if len(tied) > 1:
+            lead_v = " = ".join(f"{swatch(styles.get(c))}{esc(c)}" for c in tied[:3]) + (" …" if len(tied) > 3 else "")
+            lead_s = f"{len(tied)} candidates share the best mean rank, {ranks[leader]:.2f}"
+        elif a.rank is not None and len(order) > 1:
+            pr = a.pair(leader, order[1])
+            sig = pr is not None and pr["reject"] and pr["better"] == leader
+            lead_s += f" · {'significantly' if sig else '<b>not</b> significantly'} better than {esc(order[1])} (Wilcoxon–Holm {p_eq(pr['p_holm'] if pr else None)})"
+        elif len(a.tasks) == 1:
+            lead_s = "best mean score on the only task"
+    metrics = sorted(set(a.metrics.values()))
+    status = f"{n_ok} of {a.expected_jobs} jobs" + (f" · {n_failed} failed" if n_failed else "") + (" · <b>incomplete</b>" if a.missing_jobs else "")
+    budget = f"{esc(s.get('trials'))} trials" + (f", ≤ {fmt(s.get('seconds'))} s" if s.get("seconds") else "")
+    cards = [
+        ("Leader", lead_v, lead_s),
+        ("Tasks", str(len(a.tasks)), esc(", ".join(sorted({str(t.get('kind')) for t in a.table.tasks.values()})))),
+        ("Candidates", str(len(a.candidates)), "every one with the same budget and folds"),
+        ("Budget", budget, f"per candidate per outer fold · {esc(inner_txt)} · {esc(s.get('sampler', 'tpe'))} sampler, trial 1 = defaults"),
+        ("Outer folds", str(n_folds), f"{esc(s.get('folds'))} folds × {esc(s.get('repeats', 1))} repeat(s), shared by all candidates"),
+        ("Metric", esc(", ".join(metrics)), "drives tuning and ranking; every applicable metric is recorded"),
+        ("Jobs", status, "task × candidate × outer fold"),
+    ]
+    html_cards = "".join(f'<div class="card"><div class="k">{k}</div><div class="v">{v}</div><div class="s">{sub}</div></div>' for k, v, sub in cards)
+    items = "".join(f"<li>{c}</li>" for c in conclusions(a))
+    return (f'<div class="cards">{html_cards}</div>'
+            f'<h3>Conclusions</h3><ul class="conclusions">{items}</ul>'
+            '<p class="note">Generated from the tests reported below; statements marked descriptive are not tested. '
+            f"Significance level α = {a.alpha:g} throughout.</p>")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Leaderboard
+
+
+def leaderboard(a: Analysis, styles: Styles) -> str:
+    ranks = a.mean_ranks()
+    if not ranks:
+        return '<p class="note">No completed jobs yet.</p>'
+    leader = next(iter(ranks))
+    groups = a.groups()
+    block = a.block if not a.block.empty else a.table.to_block(oriented=True)
+    norm = a.table.normalized_block().reindex(columns=list(ranks)) if not a.table.df.empty else pd.DataFrame()
+    task_ranks = block.rank(axis=1, ascending=False, method="average", na_option="bottom") if not block.empty else pd.DataFrame()
+    single = len(a.tasks) == 1
+    # a mean in metric units only where it means something: one task, or one scale-free metric
+    show_raw = a.one_metric and (single or next(iter(set(a.metrics.values())), "") in SCALE_FREE)
+    raw = a.table.to_block(oriented=False) if show_raw else pd.DataFrame()
+    rows = []
+    for pos, (c, r) in enumerate(ranks.items(), 1):
+        won = int((task_ranks[c] == 1).sum()) if c in task_ranks else 0
+        if c == leader:
+            wtl, pcell = {"text": "—", "sort": ""}, {"text": "—", "sort": ""}
+        else:
+            pr = a.pair(leader, c)
+            if pr is not None:
+                w, t, l_ = pr["losses"], pr["ties"], pr["wins"]  # from c's side
+                wtl = {"text": f"{w} / {t} / {l_}", "sort": repr(w - l_)}
+                pcell = num(pr["p_holm"], text=p_fmt(pr["p_holm"]) + (" *" if pr["reject"] else ""), cls="sig" if pr["reject"] else "")
+            else:
+                wtl, pcell = {"text": "–", "sort": ""}, {"text": "–", "sort": ""}
+        nvals = norm[c].dropna() if c in norm else pd.Series(dtype=float)
+        ncell = num(nvals.mean() if len(nvals) else math.nan, 3,
+                    text=(f"{nvals.mean():.3f}" + (f" ± {nvals.std(ddof=1):.3f}" if len(nvals) > 1 else "")) if len(nvals) else "–")
+        n_failed = sum(1 for j in a.jobs if j.get("candidate") == c and j.get("state") != "ok")
+        row = [num(pos, 0), cand_cell(c, styles.get(c)), num(r, 2, text=f"{r:.2f}"), {"text": esc(groups.get(c, "")), "sort": groups.get(c, ""), "cls": "grp"},
+               num(won, 0)]
+        if not single:
+            row += [wtl, pcell]
+        row.append(ncell)
+        if show_raw and c in raw:
+            vals = raw[c].dropna()
+            if single:
+                sub = a.table.ok[(a.table.ok["candidate"] == c)]
+                m = a.metrics[a.tasks[0]]
+                v = sub[f"test_{m}"].astype(float).dropna() if f"test_{m}" in sub else pd.Series(dtype=float)
+                row.append(num(v.mean() if len(v) else math.nan, text=(f"{score_fmt(v.mean())} ± {sd_fmt(v.std(ddof=1))}" if len(v) > 1 else score_fmt(v.mean() if len(v) else math.nan))))
+            else:
+                row.append(num(vals.mean() if len(vals) else math.nan, text=(f"{score_fmt(vals.mean())} ± {sd_fmt(vals.std(ddof=1))}" if len(vals) > 1 else score_fmt(vals.mean() if len(vals) else math.nan))))
+        row.append(num(n_failed, 0, cls="fail" if n_failed else ""))
+        rows.append(row)
+    header: list[Any] = ["#", ("candidate", "", "text"), ("mean rank", "average over tasks of the rank on each task (1 = best)"),
+                         ("group", "candidates sharing a letter are not significantly different (Nemenyi)" if a.rank is not None else "per-task test against the best"),
+                         ("tasks won", "tasks on which the candidate ranked first")]
+    if not single:
+        header += [("W / T / L vs leader", "tasks won / tied / lost against the leader"),
+                   ("p vs leader", "Wilcoxon signed-rank test against the leader across tasks, Holm-corrected over all pairs; * = significant")]
+    header.append(("normalised score", "per task 0 = the worst candidate's mean, 1 = the best's; mean ± sd over tasks"))
+    if show_raw:
+        m = next(iter(set(a.metrics.values())), "")
+        header.append((f"{m} (mean ± sd)", ("over outer folds" if single else "mean over tasks ± sd over tasks") + f"; {_direction(m)}"))
+    header.append("failed jobs")
+    if a.rank is not None:
+        grp_note = (f"<b>Group</b>: candidates sharing a letter are not significantly different by the Nemenyi test (critical difference "
+                    f"{a.rank.nemenyi.cd:.2f} ranks at α = {a.alpha:g}).")
+    elif single:
+        grp_note = "<b>Group</b>: best, ≈ best (not significantly worse: corrected resampled t-test, Holm) or worse, on the tuning metric."
+    else:
+        grp_note = f"No significance groups: {esc(a.rank_note)}."
+    basis = ("the tuning metric" if show_raw else "each task's tuning metric (no mean in metric units: "
+             + ("the tasks use different metrics)" if not a.one_metric else "it is in each task's own units)"))
+    note = (f'<p class="note">Ranked on {basis}; ties share the average rank and a missing or failed result ranks last on its task. '
+            f"{grp_note} W / T / L and p are against the leader, {esc(leader)}. Click a column header to sort.</p>")
+    return note + table(header, rows, sortable=True, cls="leaderboard", attrs=' id="leaderboard-table"')
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Significance
+
+
+def significance(a: Analysis, styles: Styles) -> str:
+    if a.rank is None:
+        extra = ""
+        if len(a.tasks) == 1:
+            extra = " With a single task, see the per-task table: candidates are tested against the best over the outer folds (corrected resampled t-test)."
+        return f'<p class="note">No tests across tasks: {esc(a.rank_note)}.{extra}</p>'
+    r = a.rank
+    from benchmark.report.cd_diagram import cd_diagram
+
+    basis = (f"<b>normalised scores</b> (per task, 0 = worst and 1 = best candidate) because {esc(a.test_block_reason)}; "
+             "ranks are the same as on the raw scores"
+             if a.test_block_kind == "normalised" else f"the mean test {esc(next(iter(a.metrics.values()), ''))} per task")
+    dropped = f" Dropped (no result at all): {esc(', '.join(r.dropped_datasets))}." if r.dropped_datasets else ""
+    text = (f"<p>Across <b>{r.n_datasets}</b> tasks and {r.n_candidates} candidates, on {basis}: "
+            f"Friedman χ² = {fmt(r.friedman.statistic, 3)} (df {r.friedman.df}), {p_eq(r.friedman.p_value)}; "
+            f"Iman–Davenport F = {fmt(r.iman_davenport.statistic, 3) if finite(r.iman_davenport.statistic) else '∞'}, {p_eq(r.iman_davenport.p_value)}. "
+            f"Nemenyi critical difference at α = {a.alpha:g}: <b>{r.nemenyi.cd:.2f}</b> ranks. "
+            f"Missing results: policy “{esc(r.missing)}” — a missing or failed result ranks last on its task.{dropped}</p>")
+    notes = "".join(f'<p class="note">{esc(n)}</p>' for n in r.notes)
+    colours = {c: s.colour for c, s in styles.items()}
+    cd = _safe_figure(lambda: cd_diagram(r, colours=colours),
+                      "Critical-difference diagram (Demšar 2006): mean rank over tasks (1 = best, left). Candidates joined by a grey bar "
+                      "are not significantly different by the Nemenyi test; the bar at the top is the critical difference.",
+                      name="cd-diagram")
+    return text + notes + cd + _heatmap(a, styles) + _pairwise_details(a, styles)
+
+
+def _cell_colour(p: float, row_better: bool) -> tuple[str, str]:
+    """Background and text colour: blue = the row is better, orange = the column is; stronger = smaller p."""
+    strength = 0.0 if not finite(p) else min(1.0, max(0.0, -math.log10(max(float(p), 1e-12)) / 3.0))
+    base = (0, 114, 178) if row_better else (230, 159, 0)
+    t = 0.12 + 0.78 * strength
+    rgb = tuple(round(255 + (b - 255) * t) for b in base)
+    dark = row_better and t > 0.55
+    return f"rgb({rgb[0]},{rgb[1]},{rgb[2]})", "#fff" if dark else "#1d2329"
+
+
+def _heatmap(a: Analysis, styles: Styles) -> str:
+    r = a.rank
+    order = r.candidates
+    head = "".join(f'<th scope="col" class="vert"><span>{swatch(styles.get(c))}{esc(c)}</span></th>' for c in order)
+    body = []
+    for ra in order:
+        cells = [f'<th scope="row" class="name">{swatch(styles.get(ra))}{esc(ra)}</th>']
+        for cb in order:
+            if ra == cb:
+                cells.append('<td class="diag">—</td>')
+                continue
+            pr = a.pair(ra, cb)
+            if pr is None:
+                cells.append("<td>–</td>")
+                continue
+            row_better = pr["better"] == ra
+            bg, fg = _cell_colour(pr["p_holm"], row_better)
+            mark = "*" if pr["reject"] else ""
+            title = (f"{ra} vs {cb}: {'row' if row_better else 'column'} ranks better; Wilcoxon p = {p_fmt(pr['p_value'])}, "
+                     f"Holm p = {p_fmt(pr['p_holm'])}; {ra} wins/ties/losses {pr['wins']}/{pr['ties']}/{pr['losses']}").replace("&lt;", "<")
+            cells.append(f'<td style="background:{bg};color:{fg}" class="{"sig" if mark else ""}" title="{esc(title)}">{p_fmt(pr["p_holm"])}{mark}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    legend = ('<div class="hm-legend"><span class="chip" style="background:rgb(31,128,186)"></span> row candidate ranks better '
+              '<span class="chip" style="background:rgb(232,169,31)"></span> column candidate ranks better · darker = smaller p · '
+              "* = significant after Holm's correction</div>")
+    return (f"<h3>Pairwise Wilcoxon signed-rank tests, Holm-corrected</h3>"
+            f'<p class="note">Cell = Holm-adjusted p-value of the Wilcoxon signed-rank test over tasks for the row vs the column candidate '
+            f"(on the same scores as above). Hover a cell for the raw p-value and wins/ties/losses.</p>"
+            f'<div class="tablewrap"><table class="heatmap" data-figure-table="wilcoxon-holm"><thead><tr><th></th>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>{legend}')
+
+
+def _pairwise_details(a: Analysis, styles: Styles) -> str:
+    rows = []
+    for p in a.rank.pairwise:
+        rows.append([cand_cell(p.a, styles.get(p.a)), cand_cell(p.b, styles.get(p.b)), num(p.rank_diff, 3), num(p.mean_diff, 4),
+                     {"text": f"{p.wins} / {p.ties} / {p.losses}", "sort": repr(p.wins - p.losses)},
+                     num(p.p_value, text=p_fmt(p.p_value)), num(p.p_holm, text=p_fmt(p.p_holm)),
+                     {"text": "yes" if p.reject else "no", "cls": "sig" if p.reject else ""},
+                     {"text": "yes" if p.nemenyi_significant else "no"}])
+    n_sig = sum(p.reject for p in a.rank.pairwise)
+    t = table(["A (better rank)", ("B", "", "text"), "rank diff", "mean diff (A − B)", "A: W / T / L", "Wilcoxon p", "Holm p", "Wilcoxon–Holm significant", "Nemenyi significant"],
+              rows, sortable=True)
+    return f"<details><summary>All {len(rows)} pairs as a table ({n_sig} significant by Wilcoxon–Holm)</summary>{t}</details>"
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Suite-level curves
+
+
+def curves_overview(a: Analysis, styles: Styles) -> str:
+    s = a.manifest.get("suite", {})
+    parts = []
+    if not a.lc_summary.empty and a.lc_summary["fraction"].nunique() >= 2:
+        parts.append(_safe_figure(
+            lambda: figures.learning_summary_figure(a.lc_summary, styles),
+            "<b>Learning curves across the suite.</b> The tuned configuration refitted on nested, stratified subsamples of each outer "
+            "training set and scored on the outer test fold; per task, mean scores are rescaled to 0 (worst candidate at any size) … "
+            "1 (best), then averaged over tasks. A line still rising at 100 % suggests more data would help that model (descriptive).",
+            name="learning-summary"))
+    elif s.get("learning_curve") in ([], False):
+        parts.append('<p class="note">Learning curves are off in this suite (<code>learning_curve: false</code>).</p>')
+    else:
+        parts.append('<p class="note">No learning-curve records in this run (runs made before learning curves existed have none).</p>')
+    if not a.budget.empty and a.budget["budget"].nunique() >= 2:
+        parts.append(_safe_figure(
+            lambda: figures.budget_rank_figure(a.budget, styles),
+            "<b>Ranking at smaller budgets.</b> For each budget b, every job's configuration with the best inner score after its first "
+            "b trials was refitted on the outer training set and scored on the outer test fold; candidates are ranked per task on those "
+            "scores and the ranks averaged. At the full budget this is the leaderboard's mean rank. Flat lines: the conclusion does not "
+            "depend on the budget.",
+            name="budget-ranks"))
+        piv = a.budget.pivot(index="candidate", columns="budget", values="mean_rank").reindex(index=[c for c in a.candidates if c in set(a.budget["candidate"])])
+        piv = piv.sort_values(piv.columns[-1], kind="stable")
+        rows = [[cand_cell(c, styles.get(c))] + [num(v, 2, text=f"{v:.2f}" if finite(v) else "–") for v in piv.loc[c]] for c in piv.index]
+        parts.append("<details><summary>Mean rank at each budget as a table</summary>"
+                     + table(["candidate"] + [f"{b} trial{'s' if b > 1 else ''}" for b in piv.columns], rows, sortable=True) + "</details>")
+    elif s.get("budget_curve") is False:
+        parts.append('<p class="note">Budget curves are off in this suite (<code>budget_curve: false</code>).</p>')
+    elif int(s.get("trials", 1) or 1) > 1:
+        parts.append('<p class="note">No budget-curve records in this run.</p>')
+    return '<div class="figrow">' + "".join(parts) + "</div>"
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Per task
+
+
+def per_task(a: Analysis, styles: Styles) -> str:
+    out = ['<nav class="tasknav">' + " ".join(f'<a href="#task-{i}">{esc(t)}</a>' for i, t in enumerate(a.tasks, 1)) + "</nav>"]
+    for i, task in enumerate(a.tasks, 1):
+        out.append(f'<article class="task" id="task-{i}">{_task(a, styles, task)}</article>')
+    return "".join(out) or '<p class="note">No tasks.</p>'
+
+
+def _task(a: Analysis, styles: Styles, task: str) -> str:
+    info = a.table.tasks.get(task, {})
+    m = a.metrics.get(task, "")
+    desc = (f"{esc(info.get('kind'))} · {fmt(info.get('n_rows'))} rows · {fmt(info.get('n_features'))} features "
+            f"({fmt(info.get('n_categorical', 0))} categorical) · tuning metric <b>{esc(m)}</b> ({_direction(m)}) · "
+            f"splits: {esc(info.get('split_strategy'))}")
+    html = [f"<h3>{esc(task)}</h3><p class=\"muted\">{desc}</p>"]
+    sub = a.table.df[a.table.df["task"] == task] if "task" in a.table.df else pd.DataFrame()
+    if sub.empty:
+        return "".join(html) + '<p class="note">No results for this task yet.</p>'
+    html.append(_task_table(a, styles, task))
+    if a.per_task_note.get(task):
+        html.append(f'<p class="note">{esc(a.per_task_note[task])}</p>')
+    gib = METRICS[m].greater_is_better if m in METRICS else True
+    lc = a.lc[a.lc["task"] == task] if not a.lc.empty else a.lc
+    if not lc.empty and lc["fraction"].nunique() >= 2:
+        html.append(_safe_figure(
+            lambda: figures.learning_curve_figure(lc, styles, metric=m, greater_is_better=gib),
+            f"<b>Learning curves on {esc(task)}.</b> Tuned configuration refitted on nested, stratified subsamples of the outer training "
+            f"rows; solid: {esc(m)} on the outer test fold (mean, band ±1 sd over folds); dashed: on the rows it was fitted on. A wide gap "
+            "between them is over-fitting; a test line still rising at 100 % says more data would help.",
+            name=f"learning-curves-{task}", wide=True))
+    tc = a.tc[a.tc["task"] == task] if not a.tc.empty else a.tc
+    if not tc.empty and tc["trial"].max() >= 2:
+        html.append(_safe_figure(
+            lambda: figures.tuning_curve_figure(tc, styles, metric=m, greater_is_better=gib),
+            f"<b>Tuning curves on {esc(task)}.</b> Best mean inner-validation {esc(m)} found after n trials (mean over outer folds; band "
+            "±1 sd). Left: in the order the sampler ran them (trial 1 is the default configuration, so the first point is the default's "
+            "score). Right: expected over 20 random orders of the same trials, as in the tabular-benchmark literature. A curve that "
+            "keeps climbing needs a bigger budget; a flat one is good at its defaults.",
+            name=f"tuning-curves-{task}", wide=True))
+    eh = a.epochs[a.epochs["task"] == task] if not a.epochs.empty and "task" in a.epochs else pd.DataFrame()
+    if not eh.empty:
+        html.append(_safe_figure(
+            lambda: figures.epoch_figure(eh, styles),
+            f"<b>Epoch history of the final fits on {esc(task)}</b> (neural candidates): training and validation loss per epoch, "
+            "one line per outer fold.", name=f"epochs-{task}", wide=True))
+    return "".join(html)
+
+
+def _task_table(a: Analysis, styles: Styles, task: str) -> str:
+    m0 = a.metrics.get(task, "")
+    metrics = [m0] + [m for m in a.table.metrics() if m != m0]
+    metrics = [m for m in metrics if m and not fold_scores(a, task, m).empty and fold_scores(a, task, m).notna().any().any()]
+    df = a.table.df[a.table.df["task"] == task]
+    cmp = a.per_task.get(task, {})
+    order = list(a.candidates)
+    if m0 in metrics:
+        means = fold_scores(a, task, m0).mean()
+        gib = METRICS[m0].greater_is_better
+        order = sorted(order, key=lambda c: (not finite(means.get(c)), -(means.get(c, 0) if gib else -means.get(c, 0)) if finite(means.get(c)) else 0))
+    n_folds_expected = int(a.manifest.get("suite", {}).get("folds", 0) or 0) * int(a.manifest.get("suite", {}).get("repeats", 1) or 1)
+    rows = []
+    for c in order:
+        grp = df[df["candidate"] == c]
+        n_ok = int((grp["state"] == "ok").sum()) if "state" in grp else 0
+        row: list[Any] = [cand_cell(c, styles.get(c))]
+        for m in metrics:
+            vals = fold_scores(a, task, m).get(c, pd.Series(dtype=float)).dropna()
+            mean = float(vals.mean()) if len(vals) else math.nan
+            sd = float(vals.std(ddof=1)) if len(vals) > 1 else math.nan
+            text = "–" if not finite(mean) else score_fmt(mean) + (f" <span class=\"sd\">± {sd_fmt(sd)}</span>" if finite(sd) else "")
+            cls, title = "", ""
+            c_cmp = cmp.get(m)
+            if c_cmp is not None and c in c_cmp.index:
+                rowc = c_cmp.loc[c]
+                if rowc["is_best"]:
+                    cls, title = "best", "best mean"
+                elif not rowc["worse"]:
+                    cls, title = "tie", f"not significantly worse than the best (corrected t-test, Holm p = {p_fmt(rowc['p_holm'])})".replace("&lt;", "<")
+                else:
+                    title = f"significantly worse than the best (Holm p = {p_fmt(rowc['p_holm'])})".replace("&lt;", "<")
+            elif finite(mean):
+                title = "not tested (a fold is missing or failed)"
+            row.append({"text": text, "sort": repr(mean) if finite(mean) else "", "cls": cls, "title": title})
+        done = f"{n_ok}/{n_folds_expected}" if n_folds_expected else str(n_ok)
+        row.append({"text": done, "sort": repr(n_ok), "cls": "fail" if n_ok < n_folds_expected else ""})
+        rows.append(row)
+    header = ["candidate"] + [(f"{m}{' (tuning)' if m == m0 else ''}", _direction(m)) for m in metrics] + [("folds ok", "completed outer folds / expected")]
+    legend = ('<p class="note">Test scores on the outer folds, mean <span class="sd">± sd</span>. '
+              '<span class="key best">best</span> best mean; <span class="key tie">≈</span> not significantly worse than the best '
+              f"(Nadeau–Bengio corrected resampled t-test over the outer folds, Holm-corrected, α = {a.alpha:g}); unshaded: significantly worse. "
+              "Hover a cell for its p-value.</p>")
+    return legend + table(header, rows, sortable=True, cls="scores")
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. Fairness audit
+
+
+def fairness(a: Analysis, styles: Styles) -> str:
+    jobs = a.jobs
+    if not jobs:
+        return '<p class="note">No jobs yet.</p>'
+    s = a.manifest.get("suite", {})
+    budget = int(s.get("trials", 0) or 0)
+    n_folds = int(s.get("folds", 0) or 0) * int(s.get("repeats", 1) or 1)
+    any_gpu = any(j.get("gpu_seconds") for j in jobs)
+    rows = []
+    short: list[str] = []
+    for c in a.candidates:
+        js = [j for j in jobs if j.get("candidate") == c]
+        ok = [j for j in js if j.get("state") == "ok"]
+        nt = [int(j.get("n_trials") or 0) for j in ok]
+        if ok and min(nt) < budget:
+            short.append(c)
+        trials_total = sum(len(j.get("trials") or []) for j in js)
+        failed_trials = sum(1 for j in js for t in (j.get("trials") or []) if t.get("state") != "ok")
+        tuning_fits = sum(_fits(j) for j in js)
+        curve_fits = sum(int(j.get("curve_fits") or 0) for j in js)
+        cpu = sum(float(j.get("cpu_seconds") or 0) - float(j.get("curve_cpu_seconds") or 0) for j in js)
+        cpu_curves = sum(float(j.get("curve_cpu_seconds") or 0) for j in js)
+        fit_s = [float(j["fit_seconds"]) for j in ok if finite(j.get("fit_seconds"))]
+        pred_s = [float(j["predict_seconds"]) for j in ok if finite(j.get("predict_seconds"))]
+        tune_s = sum(float(j.get("tune_seconds") or 0) for j in js)
+        row = [cand_cell(c, styles.get(c)),
+               {"text": f"{len(ok)}/{len(a.tasks) * n_folds}", "sort": repr(len(ok)), "cls": "fail" if len(ok) < len(a.tasks) * n_folds else ""},
+               {"text": (f"{min(nt)}–{max(nt)}" if nt and min(nt) != max(nt) else str(nt[0]) if nt else "–") + f' <span class="sd">({trials_total} in all)</span>',
+                "sort": repr(min(nt)) if nt else "", "cls": "warn" if nt and min(nt) < budget else ""},
+               num(failed_trials, 0, cls="fail" if failed_trials else ""),
+               num(tuning_fits, 0), num(curve_fits, 0), num(cpu, 1), num(cpu_curves, 1)]
+        if any_gpu:
+            row.append(num(sum(float(j.get("gpu_seconds") or 0) for j in js), 1))
+        row += [num(tune_s, 1), num(np.mean(fit_s) if fit_s else math.nan, 3), num(np.mean(pred_s) if pred_s else math.nan, 3)]
+        rows.append(row)
+    header: list[Any] = ["candidate", ("jobs ok", "completed / expected (tasks × outer folds)"), ("trials per fold", f"the budget is {budget}"),
+                         "failed trials", ("model fits", "tuning fits (one per inner split per trial) + the final refit"),
+                         ("curve fits", "extra fits for the learning and budget curves (not part of the budget)"),
+                         ("CPU s", "CPU seconds of tuning, refit and scoring"), ("CPU s curves", "CPU seconds of the curve fits")]
+    if any_gpu:
+        header.append(("GPU s", "GPU seconds where a candidate used one"))
+    header += [("tuning s", "wall seconds spent tuning, total"), ("fit s", "mean wall seconds of the final refit"), ("predict s", "mean wall seconds to predict the outer test fold")]
+    verdict = _budget_verdict(a, budget, short)
+    return verdict + "<h3>Budget and cost per candidate</h3>" + table(header, rows, sortable=True, cls="fairness")
+
+
+def _fits(j: Mapping[str, Any]) -> int:
+    if j.get("n_fits") is not None:
+        return int(j["n_fits"])
+    from benchmark.fitting import n_fits
+
+    return n_fits(list(j.get("trials") or [])) + (j.get("state") == "ok")
+
+
+def _budget_verdict(a: Analysis, budget: int, short: list[str]) -> str:
+    s = a.manifest.get("suite", {})
+    inner = s.get("inner")
+    inner_txt = f"a {inner:g} holdout" if isinstance(inner, float) else f"{inner} inner folds"
+    per_fold: dict[tuple[Any, Any], set[str]] = {}
+    for j in a.jobs:
+        if j.get("fold_hash"):
+            per_fold.setdefault((j.get("task"), j.get("fold")), set()).add(j["fold_hash"])
+    same_splits = all(len(v) == 1 for v in per_fold.values())
+    items = [f"Budget: <b>{budget} trials</b> per candidate per outer fold"
+             + (f", at most {fmt(s.get('seconds'))} s" if s.get("seconds") else "")
+             + f", each trial scored on {esc(inner_txt)}; trial 1 is always the candidate's default configuration."]
+    if not short:
+        items.append("✔ Every candidate ran the full budget on every outer fold it completed.")
+    else:
+        nothing = [c for c in short if all(int(j.get("n_trials") or 0) == 1 for j in a.jobs if j.get("candidate") == c and j.get("state") == "ok")]
+        others = [c for c in short if c not in nothing]
+        if nothing:
+            items.append("Ran one configuration only, having nothing to tune: " + ", ".join(f"<b>{esc(c)}</b>" for c in nothing) + ".")
+        if others:
+            items.append("⚠ Ran fewer trials than the budget on some folds (the seconds cap stopped them, or trials failed): "
+                         + ", ".join(f"<b>{esc(c)}</b>" for c in others) + ".")
+    if per_fold:
+        items.append("✔ Every candidate was tuned and tested on identical splits (the fold hashes match on every task and fold)." if same_splits
+                     else "⚠ Fold hashes differ between candidates on some folds: the splits were not shared.")
+    return '<ul class="verdict">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. Failures
+
+
+def failures(a: Analysis, styles: Styles) -> str:
+    out = ['<p class="note">Missing-results policy: a failed or missing job ranks <b>last</b> on its task in every ranking '
+           "(stats.rank(missing=\"last\")); per-task tests against the best use only candidates with a score on every outer fold; "
+           "mean scores use the completed folds.</p>"]
+    failed = [r for r in a.jobs if r.get("state") != "ok"]
+    if failed:
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for r in failed:
+            groups.setdefault((str(r.get("candidate")), str(r.get("error", ""))), []).append(r)
+        items = []
+        for (cand, error), rs in list(groups.items())[:100]:
+            where = ", ".join(f"{esc(r.get('task'))} fold {esc(r.get('fold'))}" for r in rs[:30]) + (f" and {len(rs) - 30} more" if len(rs) > 30 else "")
+            items.append(f"<details><summary>{swatch(styles.get(cand))}<b>{esc(cand)}</b> — {len(rs)} job{'s' if len(rs) > 1 else ''}: "
+                         f"<span class=\"err\">{esc(error)}</span></summary><p class=\"where\">Where: {where}</p>"
+                         f"<pre>{esc(rs[0].get('traceback', ''))}</pre></details>")
+        more = f"<p>… and {len(groups) - 100} more kinds of failure in records.jsonl.</p>" if len(groups) > 100 else ""
+        out.append(f"<h3>Failed jobs ({len(failed)})</h3><p class=\"note\">Grouped by candidate and error; open one for where it happened and the traceback of the first.</p>"
+                   + "".join(items) + more)
+    else:
+        out.append("<p>No job failed.</p>")
+    trial_fail: dict[str, list[str]] = {}
+    for r in a.jobs:
+        for t in r.get("trials") or []:
+            if t.get("state") != "ok":
+                trial_fail.setdefault(r["candidate"], []).append((t.get("error") or "unknown error").splitlines()[0])
+    if trial_fail:
+        rows = [[cand_cell(c, styles.get(c)), num(len(errs), 0), {"text": esc(_top(errs)), "cls": "text"}] for c, errs in trial_fail.items()]
+        out.append("<h3>Failed tuning trials</h3><p class=\"note\">A failed trial counts against the candidate's budget; the job goes on with the other trials.</p>"
+                   + table(["candidate", "failed trials", ("most common error", "", "text")], rows, sortable=True))
+    curve_fail: dict[tuple[str, str], list[str]] = {}
+    for r in a.jobs:
+        for p in r.get("learning_curve") or []:
+            if p.get("error") or p.get("skipped"):
+                kind = "learning curve (fit failed)" if p.get("error") else "learning curve (too few rows, skipped)"
+                curve_fail.setdefault((r["candidate"], kind), []).append(f"{100 * p['fraction']:g} %: {p.get('error') or p.get('skipped')}")
+        for p in r.get("budget_curve") or []:
+            if p.get("error"):
+                curve_fail.setdefault((r["candidate"], "budget curve"), []).append(str(p["error"]))
+    if curve_fail:
+        rows = [[cand_cell(c, styles.get(c)), {"text": esc(k), "cls": "text"}, num(len(v), 0), {"text": esc(_top(v)), "cls": "text"}] for (c, k), v in curve_fail.items()]
+        out.append("<h3>Curve points not fitted</h3><p class=\"note\">These never fail a job; the curves simply lack the points.</p>"
+                   + table(["candidate", ("curve", "", "text"), "points", ("most common reason", "", "text")], rows, sortable=True))
+    if a.missing_jobs:
+        by: dict[tuple[str, str], list[int]] = {}
+        for t, c, k in a.missing_jobs:
+            by.setdefault((t, c), []).append(k)
+        rows = [[{"text": esc(t)}, cand_cell(c, styles.get(c)), {"text": ", ".join(map(str, ks)), "sort": repr(len(ks)), "cls": "text"}] for (t, c), ks in by.items()]
+        out.append(f"<h3>Missing results ({len(a.missing_jobs)} of {a.expected_jobs} jobs)</h3>"
+                   "<p class=\"note\">The run is incomplete: these jobs have no record yet. Continue it with <code>bench run SUITE --resume --out RUN_DIR</code>; "
+                   "the report can be rebuilt at any time with <code>bench report RUN_DIR</code>.</p>"
+                   + table(["task", ("candidate", "", "text"), ("missing outer folds", "", "text")], rows, sortable=True))
+    return "".join(out)
+
+
+def _top(errors: list[str]) -> str:
+    from collections import Counter
+
+    (msg, n), = Counter(errors).most_common(1)
+    return f"{msg[:240]} (×{n})" if n > 1 else msg[:240]
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. Provenance
+
+
+def provenance(a: Analysis, styles: Styles) -> str:
+    m = a.manifest
+    s = m.get("suite", {})
+    rows = [("Commit", f'<span class="mono">{esc(m.get("git_commit") or "not a git checkout")}</span>'),
+            ("Command", f'<span class="mono">{esc(m.get("command", ""))}</span>'),
+            ("Suite file", esc(m.get("suite_source", ""))),
+            ("Suite hash", f'<span class="mono">{esc(str(m.get("suite_hash", ""))[:16])}</span>'),
+            ("Seed (splits)", esc(s.get("seed"))),
+            ("Model and sampler seed", esc(s.get("model_seed") if s.get("model_seed") is not None else f"{s.get('seed')} (= seed)")),
+            ("Created", esc(m.get("created", ""))),
+            ("Resumed", esc(m.get("resumed", "–")))]
+    rows += [(f"Machine: {k}", esc(v)) for k, v in (m.get("machine") or {}).items()]
+    versions = ", ".join(f"{esc(k)} {esc(v)}" for k, v in (m.get("versions") or {}).items())
+    rows.append(("Library versions", f'<span class="mono">{versions}</span>'))
+    tasks = [[{"text": esc(n)}, {"text": esc(t.get("source"))}, {"text": esc(t.get("kind"))}, num(t.get("n_rows"), 0),
+              {"text": f'<span class="mono">{esc(str(t.get("data_hash"))[:16])}</span>'},
+              {"text": f'<span class="mono">{esc(str(t.get("split_hash"))[:16])}</span>'}, {"text": esc(t.get("split_strategy"))}]
+             for n, t in (m.get("tasks") or {}).items()]
+    try:
+        import yaml
+
+        suite_txt = yaml.safe_dump(json.loads(json.dumps(s, default=str)), sort_keys=False, allow_unicode=True)
+    except Exception:
+        suite_txt = json.dumps(s, indent=2, sort_keys=True, default=str)
+    return (kv(rows) + "<h3>Data and splits</h3>" + table(["task", "source", "kind", "rows", "data hash", "split hash", "splits"], tasks)
+            + f"<details><summary>The suite as run</summary><pre>{esc(suite_txt)}</pre></details>")
