@@ -120,13 +120,16 @@ def compare(
     name: str = "data",
     out: str | Path | None = None,
     progress: bool = False,
+    learning_curve: Any = True,
+    budget_curve: bool = True,
 ) -> CompareResult:
     """Compare candidates on ``X, y`` with nested CV and the same tuning budget for each.
 
     ``candidates``: registered names or dicts ``{name, base, params, space}`` as in a suite
     (default: all classical candidates). ``metric`` drives tuning (default ROC AUC for
     classification, RMSE for regression); every applicable metric is recorded. ``out`` keeps
-    the run directory there (default: a new temporary directory).
+    the run directory there (default: a new temporary directory). ``learning_curve`` (fractions,
+    or False) and ``budget_curve`` switch off the extra refits the report's curves need.
     """
     from benchmark.datasets import from_frame
     from benchmark.runner import run_suite
@@ -134,7 +137,7 @@ def compare(
     task = from_frame(X, y, name=name, kind=kind, groups=groups, time=time)
     raw: dict[str, Any] = {
         "trials": trials, "folds": folds, "repeats": repeats, "inner": inner, "seed": seed, "sampler": sampler,
-        "seconds": seconds, "metric": metric,
+        "seconds": seconds, "metric": metric, "learning_curve": learning_curve, "budget_curve": budget_curve,
     }
     try:
         settings = parse_settings(raw)

@@ -66,3 +66,16 @@ def test_compare_bad_input_is_a_clear_error():
         compare(X, y, candidates=["dummy"], metric="rmse")
     with pytest.raises(InputError):
         compare(X, pd.Series(np.arange(59) % 2), candidates=["dummy"])  # mismatched lengths
+
+
+def test_compare_can_switch_off_the_curves(tmp_path):
+    from benchmark.store import Store
+
+    X, y = make_frame(90), np.arange(90) % 2
+    res = compare(X, y, candidates=["dummy", "linear"], trials=2, folds=3, inner=2, out=tmp_path / "r",
+                  learning_curve=False, budget_curve=False)
+    recs = [r for r in Store(res.run_dir).records() if r["type"] == "job"]
+    assert len(recs) == 6
+    assert all(not r.get("learning_curve") and not r.get("budget_curve") for r in recs)
+    with pytest.raises(InputError, match="learning_curve"):
+        compare(X, y, candidates=["dummy"], learning_curve=[0.5, 2.0])
