@@ -13,29 +13,10 @@ import os
 import sys
 from pathlib import Path
 
+from benchmark import argtypes
 from benchmark.errors import BenchmarkError
 
 log = logging.getLogger("benchmark")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1 (got {value})")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError("must be in 0 .. 2**32-1")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,10 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run (or resume) a suite", description="Run a suite: tasks × candidates × outer folds, each tuned with the same budget.")
     run.add_argument("suite", help="suite YAML file, e.g. suites/quick.yaml (or a name from `bench list suites`)")
     run.add_argument("--out", help="run directory (default: reports/<suite>-<timestamp>)")
-    run.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1, help="worker processes, one model thread each (default: number of cores)")
-    run.add_argument("--seed", type=_seed, help="override the suite's seed")
-    run.add_argument("--model-seed", type=_seed, help="seed of the models and the sampler only (splits keep --seed)")
-    run.add_argument("--trials", type=_positive_int, help="override the suite's trials per candidate per outer fold")
+    run.add_argument("--jobs", "-j", type=argtypes.positive_int, default=os.cpu_count() or 1, help="worker processes, one model thread each (default: number of cores)")
+    run.add_argument("--seed", type=argtypes.seed, help="override the suite's seed")
+    run.add_argument("--model-seed", type=argtypes.seed, help="seed of the models and the sampler only (splits keep --seed)")
+    run.add_argument("--trials", type=argtypes.positive_int, help="override the suite's trials per candidate per outer fold")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run (the latest of this suite, or --out)")
     run.add_argument("--force", action="store_true", help="resume even if the suite, data or versions changed")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -24,7 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmark import argtypes
 from benchmark.errors import InputError
+
+_ALPHA = argtypes.bounded(float, lambda v: 0.0 < v < 1.0, "alpha must lie strictly between 0 and 1, got {text}")
 
 if TYPE_CHECKING:  # pandas is imported lazily so that `bench --help` stays fast
     import pandas as pd
@@ -295,21 +298,11 @@ def load_scores(source: str | Path, *, metric: str | None = None) -> Scores:
 # --------------------------------------------------------------------------------------------
 
 
-def _alpha(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"alpha must lie strictly between 0 and 1, got {text}")
-    return value
-
-
 def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("source", metavar="SCORES.csv|RUN_DIR",
                         help="scores CSV (first column = datasets, one column per candidate) "
                              "or a run directory")
-    parser.add_argument("--alpha", type=_alpha, default=0.05,
+    parser.add_argument("--alpha", type=_ALPHA, default=0.05,
                         help="significance level (default: 0.05)")
     way = parser.add_mutually_exclusive_group()
     way.add_argument("--lower-is-better", dest="greater_is_better", action="store_false",

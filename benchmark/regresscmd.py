@@ -13,61 +13,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from benchmark import argtypes
 from benchmark.errors import BenchmarkError
 
 COMMANDS = ("baseline", "regress", "history")
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1 (got {text})")
-    return value
-
-
-def _ratio(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 1.0:
-        raise argparse.ArgumentTypeError(f"must be > 1, e.g. 2 = twice as slow (got {text})")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0.0:
-        raise argparse.ArgumentTypeError(f"must be ≥ 0 seconds (got {text})")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1 (got {value})")
-    return value
+_RATIO = argtypes.bounded(float, lambda v: v > 1.0, "must be > 1, e.g. 2 = twice as slow (got {text})")
+_SECONDS = argtypes.bounded(float, lambda v: v >= 0.0, "must be ≥ 0 seconds (got {text})")
 
 
 def _rule_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metric", help="compare on test_METRIC (default: each task's tuning metric)")
     p.add_argument("--tolerance", metavar="T", help="practical tolerance: metric units (0.01) or percent of the baseline mean (2%%); "
                                                     "default 0.01 for scores in [0, 1], 1%% of the baseline for rmse/mae/log_loss")
-    p.add_argument("--alpha", type=_fraction, default=0.05, help="significance level of the one-sided corrected t-test after Holm (default 0.05)")
+    p.add_argument("--alpha", type=argtypes.fraction, default=0.05, help="significance level of the one-sided corrected t-test after Holm (default 0.05)")
     p.add_argument("--time-field", choices=["cpu_seconds", "fit_seconds", "tune_seconds", "total_seconds"], default="cpu_seconds",
                    help="time compared: the job's CPU seconds (default; robust to other load), the final refit's wall seconds, "
                         "the tuning's wall seconds, or the job's wall seconds")
-    p.add_argument("--time-ratio", type=_ratio, default=3.0, help="time regression: the median time grew by more than this factor (default 3)")
-    p.add_argument("--time-floor", type=_seconds, default=0.05, help="... and by more than this many seconds (default 0.05)")
+    p.add_argument("--time-ratio", type=_RATIO, default=3.0, help="time regression: the median time grew by more than this factor (default 3)")
+    p.add_argument("--time-floor", type=_SECONDS, default=0.05, help="... and by more than this many seconds (default 0.05)")
     p.add_argument("--times", choices=["auto", "fail", "warn", "off"], default="auto",
                    help="time check: auto = fail on the same machine class, warn otherwise (default); fail; warn; off")
 
@@ -101,7 +64,7 @@ def add_parser(sub: Any) -> None:
     app.add_argument("--file", required=True, help="history file, e.g. reports/history.jsonl (created if missing)")
     app.add_argument("--commit", help="commit to file the run under (default: the run's git commit)")
     app.add_argument("--label", help="a short label, e.g. a branch or PR number")
-    app.add_argument("--keep", type=_positive, help="keep only the newest N entries")
+    app.add_argument("--keep", type=argtypes.positive_int, help="keep only the newest N entries")
     show = hsub.add_parser("show", help="draw per-candidate score and time trends as one HTML page")
     show.add_argument("sources", nargs="+", help="history files, baseline JSON files and/or run directories")
     show.add_argument("--out", default="history.html", help="HTML file to write (default history.html)")
