@@ -37,6 +37,7 @@ from benchmark.regress import (
     snapshot_from_dict,
     snapshot_from_run,
 )
+from benchmark.serialize import write_text_atomic
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 BAD, GOOD, WARN = "#C0392B", "#1E8449", "#9A6700"
@@ -60,9 +61,7 @@ def append(run_dir: str | Path, file: str | Path, *, commit: str | None = None, 
     lines = _lines(path) if path.is_file() else []
     if keep is not None and len(lines) + 1 > keep:
         kept = [*lines[len(lines) + 1 - keep:], line]
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text("".join(kept), encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, "".join(kept))
         return len(kept)
     with path.open("a", encoding="utf-8") as fh:
         if lines and not lines[-1].endswith("\n"):
@@ -379,7 +378,4 @@ def write_page(sources: Sequence[str | Path], out: str | Path, *, options: Optio
     if path.is_dir():
         raise InputError(f"--out {out}: is a folder; give a file name such as {path / 'history.html'}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_page(hist), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, render_page(hist))

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import IncompatibleRunError, InputError
+from benchmark.serialize import jsonable, write_text_atomic
 
 FORMAT = "bench-baseline"
 FORMAT_VERSION = 1
@@ -134,19 +135,6 @@ class Snapshot:
         """A copy with some ``meta`` fields replaced (``None`` values are ignored)."""
         meta = dict(self.meta) | {k: v for k, v in changes.items() if v is not None}
         return Snapshot(self.source, meta, self.tasks, self.rows)
-
-
-def _jsonable(obj: Any) -> Any:
-    """JSON-safe copy: NaN/inf → None, tuples → lists, numpy scalars → Python."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def _finite(x: Any) -> float | None:
@@ -253,16 +241,11 @@ def dumps_baseline(snap: Snapshot) -> str:
 
 def write_baseline(snap: Snapshot, path: str | Path) -> Path:
     """Write ``snap`` as a baseline JSON file (atomically); returns the path."""
-    import os
-
     p = Path(path)
     if p.is_dir():
         raise InputError(f"--out {path}: is a folder; give a file name such as {p / 'baseline.json'}")
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(dumps_baseline(snap), encoding="utf-8")
-    os.replace(tmp, p)
-    return p
+    return write_text_atomic(p, dumps_baseline(snap))
 
 
 def snapshot_from_dict(data: Any, *, where: str) -> Snapshot:
@@ -582,7 +565,7 @@ class RegressionResult:
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
 
-        return _jsonable({
+        return jsonable({
             "exit_code": self.exit_code,
             "baseline": dict(self.baseline), "current": dict(self.current),
             "options": {**asdict(self.options), "times_effective": self.times_mode},

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.metrics import METRICS
+from benchmark.serialize import write_text_atomic
 from benchmark.store import Store
 
 # Record fields that are lists of dicts: kept in records.jsonl (and trials.csv), not in the flat table.
@@ -160,9 +161,6 @@ class ResultTable:
             )
         return pd.DataFrame(rows).sort_values(["mean_rank", "candidate"]).reset_index(drop=True)
 
-    def trials(self, records: list[dict[str, Any]]) -> pd.DataFrame:
-        return trials_frame(records)
-
 
 def trials_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per tuning trial: task, candidate, fold, number, value, state, seconds, params."""
@@ -189,15 +187,11 @@ def trials_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 def export_run(run_dir: str | Path) -> ResultTable:
     """Rebuild ``results.csv`` and ``trials.csv`` from the records (atomic replace)."""
-    import os
-
     store = Store(run_dir)
     records = list(store.records())
     table = ResultTable.from_records(records, store.read_manifest())
     for name, frame in (("results.csv", table.df), ("trials.csv", trials_frame(records))):
-        tmp = Path(run_dir) / f".{name}.tmp"
-        frame.to_csv(tmp, index=False)
-        os.replace(tmp, Path(run_dir) / name)
+        write_text_atomic(Path(run_dir) / name, frame.to_csv(index=False))
     return table
 
 

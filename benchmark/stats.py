@@ -58,6 +58,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from benchmark.errors import InputError
+from benchmark.serialize import jsonable
 
 log = logging.getLogger(__name__)
 
@@ -285,26 +286,11 @@ class RankResult:
             "datasets": list(self.datasets),
             "notes": list(self.notes),
         }
-        return _jsonable(out)
+        return jsonable(out)
 
     def to_text(self) -> str:
         """A readable multi-line report: ranking, omnibus tests, groups, pairwise table."""
         return _render_text(self)
-
-
-def _jsonable(obj: Any) -> Any:
-    """Recursively turn tuples into lists, numpy scalars into Python, NaN/inf into None."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    return obj
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from benchmark.errors import IncompatibleRunError, InputError
+from benchmark.serialize import jsonable, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -31,28 +31,8 @@ MANIFEST = "manifest.json"
 RECORDS = "records.jsonl"
 
 
-def _clean(obj: Any) -> Any:
-    """JSON-safe copy: NaN/inf → None, numpy scalars → Python, tuples → lists."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
-        try:
-            obj = obj.item()
-        except (ValueError, AttributeError):
-            return str(obj)
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if obj is None or isinstance(obj, (str, int, float, bool)):
-        return obj
-    return str(obj)
-
-
 def write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(_clean(data), indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(jsonable(data), indent=2, sort_keys=True))
 
 
 class Store:
@@ -123,7 +103,7 @@ class Store:
 
     def append(self, record: dict[str, Any]) -> None:
         """Append one record as a single line and fsync it."""
-        line = json.dumps(_clean(record), sort_keys=True, allow_nan=False) + "\n"
+        line = json.dumps(jsonable(record), sort_keys=True, allow_nan=False) + "\n"
         self.root.mkdir(parents=True, exist_ok=True)
         with self.records_path.open("ab") as fh:
             fh.write(line.encode("utf-8"))
@@ -155,7 +135,7 @@ def _suite_diffs(a: dict[str, Any], b: dict[str, Any], prefix: str = "suite") ->
     out = []
     for key in sorted(set(a) | set(b)):
         if a.get(key) != b.get(key):
-            out.append(f"{prefix}.{key}: {json.dumps(_clean(a.get(key)))[:80]} → {json.dumps(_clean(b.get(key)))[:80]}")
+            out.append(f"{prefix}.{key}: {json.dumps(jsonable(a.get(key)))[:80]} → {json.dumps(jsonable(b.get(key)))[:80]}")
     return out
 
 

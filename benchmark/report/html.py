@@ -18,6 +18,7 @@ from benchmark.report.analysis import analyse
 from benchmark.report.markup import esc
 from benchmark.report.palette import styles as make_styles
 from benchmark.results import ResultTable
+from benchmark.serialize import write_text_atomic
 from benchmark.store import Store
 
 log = logging.getLogger(__name__)
@@ -158,8 +159,6 @@ def write_report(run_dir: str | Path, *, out: str | Path | None = None) -> Path:
     table = ResultTable.from_records(records, manifest)
     page = build_html(table, manifest, records=records)
     path = Path(out) if out is not None else Path(run_dir) / "report.html"
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, page)
     log.info("report written to %s (%.0f kB, %.2f s)", path, path.stat().st_size / 1024, time.perf_counter() - t0)
     return path
