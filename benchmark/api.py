@@ -81,10 +81,8 @@ def fold_leaderboard(table: ResultTable, metric: str) -> pd.DataFrame:
 
 
 def _p_vs_best(table: ResultTable, wide: pd.DataFrame, gib: bool) -> Any:
-    try:
-        from benchmark import stats
-    except ImportError:  # pragma: no cover
-        return np.nan
+    from benchmark import stats
+
     if wide.shape[0] < 2 or wide.shape[1] < 2:
         return np.nan
     ok = table.ok
@@ -93,11 +91,8 @@ def _p_vs_best(table: ResultTable, wide: pd.DataFrame, gib: bool) -> Any:
         res = stats.compare_to_best(wide.dropna(), n_train=n_train, n_test=n_test, greater_is_better=gib)
     except Exception:
         return np.nan
-    frame = res if isinstance(res, pd.DataFrame) else pd.DataFrame(res)
-    if "candidate" in frame.columns:
-        frame = frame.set_index("candidate")
     order = wide.mean().sort_values(ascending=not gib).index
-    return frame.reindex(order)["p_holm"].values if "p_holm" in frame else np.nan
+    return res.reindex(order)["p_holm"].values
 
 
 def compare(

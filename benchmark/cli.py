@@ -100,10 +100,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
+#: Where suites are looked up by name: the current project, then the suites shipped with the package.
+_SUITE_DIRS = (Path("suites"), Path(__file__).resolve().parent.parent / "suites")
+
+
 def _suite_path(text: str) -> Path:
     p = Path(text)
     if not p.exists() and not p.suffix:
-        for cand in (Path("suites") / f"{text}.yaml", Path(__file__).resolve().parent.parent / "suites" / f"{text}.yaml"):
+        for cand in (d / f"{text}.yaml" for d in _SUITE_DIRS):
             if cand.exists():
                 return cand
     return p
@@ -147,9 +151,8 @@ def _list(what: str) -> int:
         with pd.option_context("display.width", 200, "display.max_colwidth", 70, "display.max_rows", 500):
             print(list_datasets().to_string(index=False))
         return 0
-    roots = [Path("suites"), Path(__file__).resolve().parent.parent / "suites"]
     seen = set()
-    for root in roots:
+    for root in _SUITE_DIRS:
         for f in sorted(root.glob("*.yaml")):
             if f.name in seen:
                 continue

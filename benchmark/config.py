@@ -279,7 +279,6 @@ def _task(item: Any, where: str, suite_max_rows: int | None) -> TaskConfig:
             close = difflib.get_close_matches(ds, list(DATASETS), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise InputError(f"unknown dataset '{ds}'{hint}; see `bench list datasets`", where=f"{where}.dataset")
-    if src == "dataset":
         extra = [k for k in ("target", "drop", "groups", "time", "kind") if item.get(k) is not None]
         if extra:
             raise InputError(

@@ -19,13 +19,10 @@ from benchmark.fitting import Job, preload_tasks, run_job
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
-def threads_per_worker(workers: int) -> int:
-    """Threads each worker's numeric libraries may use: one (parallelism comes from workers).
-
-    Multi-threading a single small fit costs more than it gains (OpenMP start-up and spinning;
-    HistGB on iris: 0.2 s with one thread, 5 s with two while the other core is busy).
-    """
-    return 1
+#: Threads each model may use: one; parallelism comes from worker processes. Multi-threading a
+#: single small fit costs more than it gains (OpenMP start-up and spinning; HistGB on iris: 0.2 s
+#: with one thread, 5 s with two while the other core is busy).
+MODEL_THREADS = 1
 
 
 def _init_worker(n_threads: int, tasks: dict[str, Any]) -> None:
@@ -46,7 +43,7 @@ class InlineExecutor:
         for job in jobs:
             yield fn(job)
 
-    def close(self) -> None:
+    def close(self, *, cancel: bool = False) -> None:
         pass
 
 
@@ -60,7 +57,7 @@ class ProcessExecutor:
             max_workers=workers,
             mp_context=ctx,
             initializer=_init_worker,
-            initargs=(threads_per_worker(workers), tasks or {}),
+            initargs=(MODEL_THREADS, tasks or {}),
         )
 
     def run(self, jobs: Iterable[Job], fn: Callable[[Job], dict[str, Any]] = run_job) -> Iterator[dict[str, Any]]:

@@ -10,17 +10,16 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from benchmark import provenance
-from benchmark.config import Suite, TaskConfig
+from benchmark.config import Suite
 from benchmark.errors import InputError
-from benchmark.executors import make_executor
-from benchmark.fitting import Job, TaskRef, job_key
+from benchmark.executors import MODEL_THREADS, make_executor
+from benchmark.fitting import Job, TaskRef
 from benchmark.splits import FoldPlan, make_plan
 from benchmark.store import Store, require_compatible
 
@@ -55,7 +54,7 @@ def load_tasks(suite: Suite) -> dict[str, Any]:
         try:
             task = load_task(cfg, base_dir=suite.base_dir, seed=suite.seed)
         except InputError as err:
-            raise _blame(err, suite, f"tasks[{i}]", cfg) from None
+            raise _blame(err, suite, f"tasks[{i}]") from None
         if not suite.metric_for(task.kind):
             kind = "regression" if task.kind == "regression" else "classification"
             raise InputError(
@@ -67,7 +66,7 @@ def load_tasks(suite: Suite) -> dict[str, Any]:
     return tasks
 
 
-def _blame(err: InputError, suite: Suite, where: str, cfg: TaskConfig) -> InputError:
+def _blame(err: InputError, suite: Suite, where: str) -> InputError:
     field = next((f for f in ("target", "groups", "time", "drop", "path", "dataset", "openml", "max_rows") if err.where == f), None)
     loc = f"{suite.source}: {where}" + (f".{field}" if field else "")
     return InputError(err.detail, where=loc)
@@ -234,8 +233,7 @@ def run_suite(
         manifest["resumed"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     store.write_manifest(manifest)
     done = store.done_keys()
-    n_threads = 1  # one thread per model: parallelism comes from jobs, never oversubscribed
-    all_jobs = expand_jobs(suite, tasks, plans, in_memory=in_memory, n_threads=n_threads)
+    all_jobs = expand_jobs(suite, tasks, plans, in_memory=in_memory, n_threads=MODEL_THREADS)
     todo = [j for j in all_jobs if j.key not in done]
     log.info("%s: %d jobs, %d already done, %d to run", run_dir, len(all_jobs), len(all_jobs) - len(todo), len(todo))
     n_failed = _execute(todo, store, jobs=jobs, tasks=tasks if in_memory else {}, progress=progress)
@@ -283,11 +281,7 @@ def _execute(todo: list[Job], store: Store, *, jobs: int, tasks: dict[str, Any],
             bar.update(1)
     except KeyboardInterrupt:
         bar.close()
-        if hasattr(executor, "close"):
-            try:
-                executor.close(cancel=True)  # type: ignore[call-arg]
-            except TypeError:
-                executor.close()
+        executor.close(cancel=True)
         raise
     bar.close()
     executor.close()
@@ -302,6 +296,3 @@ def _progress_bar(total: int, *, enabled: bool):
 
     return tqdm(total=total, desc="jobs", unit="job", disable=not enabled or total == 0, file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
 
-
-def job_keys(records: Iterable[dict[str, Any]]) -> set[str]:
-    return {job_key(r["task"], r["candidate"], r["fold"]) for r in records if r.get("type") == "job"}

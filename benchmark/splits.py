@@ -84,11 +84,12 @@ def make_plan(
     out: list[Fold] = []
     for r in range(repeats):
         rs = _child_seed(seed, r)
-        outer_splits = list(_outer(strategy, y, groups, time, folds, rs, n))
+        outer_splits = list(_outer(strategy, classification, y, groups, time, folds, rs, n))
         for k, (train, test) in enumerate(outer_splits):
             idx = r * folds + k
             inner_splits = _inner(
                 strategy,
+                classification,
                 y[train],
                 None if groups is None else groups[train],
                 None if time is None else time[train],
@@ -116,7 +117,7 @@ def _child_seed(seed: int, k: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(k)]).generate_state(1)[0])
 
 
-def _outer(strategy: str, y, groups, time, folds: int, rs: int, n: int):
+def _outer(strategy: str, classification: bool, y, groups, time, folds: int, rs: int, n: int):
     X = np.zeros((n, 1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "least populated class" warnings
@@ -127,7 +128,7 @@ def _outer(strategy: str, y, groups, time, folds: int, rs: int, n: int):
             return
         if strategy == "group":
             _check_groups(groups, folds, "outer")
-            if _is_classif(y):
+            if classification:
                 cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=rs)
                 yield from cv.split(X, y, groups)
             else:
@@ -140,7 +141,7 @@ def _outer(strategy: str, y, groups, time, folds: int, rs: int, n: int):
         yield from KFold(n_splits=folds, shuffle=True, random_state=rs).split(X)
 
 
-def _inner(strategy: str, y, groups, time, inner: int | float, rs: int) -> list[Split]:
+def _inner(strategy: str, classification: bool, y, groups, time, inner: int | float, rs: int) -> list[Split]:
     n = len(y)
     X = np.zeros((n, 1))
     holdout = isinstance(inner, float)
@@ -156,7 +157,7 @@ def _inner(strategy: str, y, groups, time, inner: int | float, rs: int) -> list[
             if holdout:
                 return list(GroupShuffleSplit(n_splits=1, test_size=inner, random_state=rs).split(X, y, groups))
             _check_groups(groups, inner, "inner")
-            if _is_classif(y):
+            if classification:
                 return list(StratifiedGroupKFold(n_splits=inner, shuffle=True, random_state=rs).split(X, y, groups))
             return list(GroupKFold(n_splits=inner, shuffle=True, random_state=rs).split(X, y, groups))
         if strategy == "stratified":
@@ -166,10 +167,6 @@ def _inner(strategy: str, y, groups, time, inner: int | float, rs: int) -> list[
         if holdout:
             return list(ShuffleSplit(n_splits=1, test_size=inner, random_state=rs).split(X))
         return list(KFold(n_splits=inner, shuffle=True, random_state=rs).split(X))
-
-
-def _is_classif(y: np.ndarray) -> bool:
-    return np.issubdtype(np.asarray(y).dtype, np.integer)
 
 
 def _check_groups(groups: np.ndarray, k: int, level: str) -> None:
