@@ -108,6 +108,14 @@ def _figure(width: float, height: float, *, constrained: bool = False):
     return Figure(figsize=(width, height), layout="constrained" if constrained else None)
 
 
+def _panels(fig: Any, nrows: int, ncols: int, n: int) -> list[Any]:
+    """A grid of subplots; the first ``n`` axes are returned, the unused ones hidden."""
+    axes = list(fig.subplots(nrows, ncols, squeeze=False).flat)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return axes[:n]
+
+
 def _style_axes(ax: Any) -> None:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -193,12 +201,7 @@ def learning_curve_figure(lc: pd.DataFrame, styles: Mapping[str, Style], *, metr
     on = lc[lc["candidate"].isin([c for c in cands if c not in off])]
     lims = _limits(list(on["test_mean"]) + list(on["train_mean"]))
     n_rows_full = lc["n_train"].max()
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        if i >= n:
-            ax.set_visible(False)
-            continue
-        c = cands[i]
+    for i, (ax, c) in enumerate(zip(_panels(fig, nrows, ncols, n), cands, strict=True)):
         st = styles[c]
         d = lc[lc["candidate"] == c].sort_values("fraction")
         x = d["fraction"].to_numpy(float)
@@ -345,12 +348,7 @@ def epoch_figure(eh: pd.DataFrame, styles: Mapping[str, Style]) -> str:
     ncols = min(4, n)
     nrows = math.ceil(n / ncols)
     fig = _figure(1.9 * ncols + 0.6, 1.5 * nrows + 0.6, constrained=True)
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        if i >= n:
-            ax.set_visible(False)
-            continue
-        c = cands[i]
+    for i, (ax, c) in enumerate(zip(_panels(fig, nrows, ncols, n), cands, strict=True)):
         colour = styles[c].colour if c in styles else INK
         _style_axes(ax)
         d = eh[eh["candidate"] == c]
