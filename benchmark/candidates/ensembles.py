@@ -7,9 +7,9 @@ members of different kinds (trees, kernels, nets) mix freely.
 Budget fairness: an ensemble is one candidate with one budget. Each of its trials is one
 configuration of the ensemble, however many base models that configuration fits, so it gets
 the same number of trials as every other candidate. What the base models cost is not hidden:
-each job records ``n_base_fits`` (base-model fits in tuning and refit) next to its CPU seconds,
-and the report's budget table shows both, so a reader can compare at equal trials and see the
-price.
+their work is inside each job's CPU seconds, which the report's fairness audit shows next to
+the trial counts. :func:`count_base_fits` counts the base-model fits of one fitted ensemble;
+recording it per job is still to do (issue #3).
 """
 
 from __future__ import annotations
