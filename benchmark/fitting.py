@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from benchmark.candidates import CandidateConfig, Schema, build_estimator
+from benchmark.candidates.ensembles import count_base_fits
 from benchmark.config import TaskConfig
 from benchmark.metrics import score_all
 from benchmark.splits import Fold
@@ -58,6 +59,7 @@ class Job:
     n_threads: int = 1
     learning_curve: tuple[float, ...] = ()
     budget_curve: bool = False
+    keep_oof: bool = False  # return the trials' out-of-fold predictions (``_oof``) for ensemble selection
 
     @property
     def key(self) -> str:
@@ -115,11 +117,9 @@ def schema_of(task) -> Schema:
     )
 
 
-def run_job(job: Job) -> dict[str, Any]:
-    """Tune, refit and score one job; always returns a record (``state`` ok or failed)."""
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    t0, c0 = time.perf_counter(), time.process_time()
-    rec: dict[str, Any] = {
+def record_header(job: Any) -> dict[str, Any]:
+    """The identity fields every job record starts with (``job``: a Job or a SelectionJob)."""
+    return {
         "type": "job",
         "key": job.key,
         "task": job.task.name,
@@ -136,8 +136,14 @@ def run_job(job: Job) -> dict[str, Any]:
         "n_test": int(len(job.fold.test)),
         "pid": os.getpid(),
         "host": socket.gethostname(),
-        "started": started,
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """Tune, refit and score one job; always returns a record (``state`` ok or failed)."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    rec = record_header(job)
     try:
         rec.update(_fit_and_score(job))
         rec["state"] = "ok"
@@ -152,6 +158,20 @@ def run_job(job: Job) -> dict[str, Any]:
     rec["total_seconds"] = time.perf_counter() - t0
     rec["cpu_seconds"] = time.process_time() - c0
     return rec
+
+
+def oof_payload(oof: dict[int, Any]) -> dict[str, Any] | None:
+    """A job's out-of-fold predictions as ``{"numbers": (t,), "preds": (t, n_train[, k])}``.
+
+    Not part of the stored record: the driver pops ``_oof`` from a record and saves it under
+    ``RUN_DIR/oof/`` (see :mod:`benchmark.posthoc`).  None when no trial completed every split.
+    """
+    import numpy as np
+
+    if not oof:
+        return None
+    numbers = sorted(oof)
+    return {"numbers": np.asarray(numbers, dtype=np.int64), "preds": np.stack([oof[n] for n in numbers])}
 
 
 def n_fits(trials: list[dict[str, Any]]) -> int:
@@ -174,7 +194,7 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
         result = tune(
             job.candidate, schema, Xtr, ytr, job.fold.inner,
             metric=job.metric, trials=job.trials, seconds=job.seconds,
-            sampler=job.sampler, seed=job.seed, n_threads=job.n_threads,
+            sampler=job.sampler, seed=job.seed, n_threads=job.n_threads, keep_oof=job.keep_oof,
         )
         out["tune_seconds"] = time.perf_counter() - t
         out["trials"] = [r.to_dict() for r in result.trials]
@@ -188,6 +208,9 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
         t = time.perf_counter()
         est.fit(Xtr, ytr)
         out["fit_seconds"] = time.perf_counter() - t
+        out["n_base_fits"] = sum(int(tr.get("base_fits") or 0) for tr in out["trials"]) + count_base_fits(est)
+        if job.keep_oof:
+            out["_oof"] = oof_payload(result.oof)
         t = time.perf_counter()
         test_out = predict_output(est, X.iloc[test], schema)
         out["predict_seconds"] = time.perf_counter() - t

@@ -78,11 +78,14 @@ def check_candidates(suite: Suite, tasks: dict[str, Any]) -> None:
     Uses the fixed parameters plus the first value of each tuned range; scikit-learn style
     constructors reject unknown keyword arguments at once.
     """
-    from benchmark.candidates import build_estimator
+    from benchmark.candidates import build_estimator, get_spec
     from benchmark.fitting import schema_of
 
     by_kind = {task.kind: task for task in tasks.values()}
     for i, cand in enumerate(suite.candidates):
+        if get_spec(cand.base).post_hoc:
+            _check_post_hoc(suite, i)
+            continue
         for kind, task in by_kind.items():
             space = cand.space_for(kind)
             probe = {k: (v["choices"][0] if v["type"] == "categorical" else v["low"]) for k, v in space.items()}
@@ -94,6 +97,34 @@ def check_candidates(suite: Suite, tasks: dict[str, Any]) -> None:
                     f"candidate '{cand.name}' ({cand.base}) rejects its parameters: {msg}; check the names under params/space",
                     where=f"{suite.source}: candidates[{i}]",
                 ) from None
+
+
+def _check_post_hoc(suite: Suite, i: int) -> None:
+    """An ensemble_selection entry: only ``library`` (other, non-post-hoc candidates) and ``rounds``."""
+    from benchmark.candidates import get_spec
+    from benchmark.posthoc import library_names
+
+    cand = suite.candidates[i]
+    where = f"{suite.source}: candidates[{i}]"
+    unknown = sorted(set(cand.fixed) - {"library", "rounds"})
+    if unknown:
+        raise InputError(f"candidate '{cand.name}' ({cand.base}) takes only params library and rounds, not {', '.join(unknown)}", where=where)
+    rounds = cand.fixed.get("rounds", 25)
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= 1000:
+        raise InputError(f"candidate '{cand.name}': rounds must be a whole number from 1 to 1000, got {rounds!r}", where=f"{where}.params.rounds")
+    names = {c.name: c for c in suite.candidates}
+    library = library_names(cand, suite.candidates)
+    bad = [n for n in library if n not in names or get_spec(names[n].base).post_hoc]
+    if bad or not library:
+        raise InputError(f"candidate '{cand.name}': library must name other (not post-hoc) candidates of this suite; "
+                         f"{'unknown: ' + ', '.join(map(str, bad)) if bad else 'it is empty'}", where=f"{where}.params.library")
+
+
+def post_hoc_candidates(suite: Suite) -> list:
+    """The suite's candidates that the runner builds after the others (ensemble selection)."""
+    from benchmark.candidates import get_spec
+
+    return [c for c in suite.candidates if get_spec(c.base).post_hoc]
 
 
 def make_plans(suite: Suite, tasks: dict[str, Any]) -> dict[str, FoldPlan]:
@@ -148,10 +179,8 @@ def build_manifest(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPla
     }
 
 
-def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan], *, in_memory: bool, n_threads: int) -> list[Job]:
-    """The full design, ordered fold-major so partial runs cover every candidate evenly."""
-    jobs = []
-    refs = {
+def _task_refs(suite: Suite, tasks: dict[str, Any], *, in_memory: bool) -> dict[str, TaskRef]:
+    return {
         cfg.name: TaskRef(
             name=cfg.name,
             data_hash=tasks[cfg.name].data_hash,
@@ -161,6 +190,16 @@ def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan],
         )
         for cfg in suite.tasks
     }
+
+
+def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan], *, in_memory: bool, n_threads: int) -> list[Job]:
+    """The full design, ordered fold-major so partial runs cover every candidate evenly."""
+    jobs = []
+    refs = _task_refs(suite, tasks, in_memory=in_memory)
+    from benchmark.posthoc import library_names
+
+    post_hoc = post_hoc_candidates(suite)
+    keep_oof = {n for c in post_hoc for n in library_names(c, suite.candidates)}
     n_folds = max(len(p) for p in plans.values())
     for k in range(n_folds):
         for cfg in suite.tasks:
@@ -169,6 +208,8 @@ def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan],
                 continue
             fold = plan.folds[k]
             for cand in suite.candidates:
+                if cand in post_hoc:
+                    continue
                 jobs.append(
                     Job(
                         task=refs[cfg.name],
@@ -183,8 +224,39 @@ def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan],
                         n_threads=n_threads,
                         learning_curve=tuple(suite.learning_curve),
                         budget_curve=suite.budget_curve,
+                        keep_oof=cand.name in keep_oof,
                     )
                 )
+    return jobs
+
+
+def expand_selection_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan], store: Store, *, in_memory: bool, n_threads: int) -> list:
+    """The ensemble_selection jobs, built from the stored base records and their saved predictions.
+
+    Call after the base jobs have run: each job carries its (task, fold) library as arrays.
+    """
+    import numpy as np
+
+    from benchmark.posthoc import DEFAULT_ROUNDS, SelectionJob, build_library, library_names
+
+    post_hoc = post_hoc_candidates(suite)
+    if not post_hoc:
+        return []
+    records = [r for r in store.records() if r.get("type") == "job"]
+    configs = {c.name: c for c in suite.candidates}
+    refs = _task_refs(suite, tasks, in_memory=in_memory)
+    jobs = []
+    for cfg in suite.tasks:
+        plan = plans[cfg.name]
+        for fold in plan.folds:
+            for cand in post_hoc:
+                members, preds = build_library(store.root, records, cfg.name, fold.index, library_names(cand, suite.candidates), configs)
+                jobs.append(SelectionJob(
+                    task=refs[cfg.name], candidate=cand, fold=fold, metric=suite.metric_for(tasks[cfg.name].kind),
+                    seed=suite.effective_model_seed + fold.index, split_hash=plan.hash, members=tuple(members),
+                    preds=preds if preds is not None else np.empty((0,)), rounds=int(cand.fixed.get("rounds", DEFAULT_ROUNDS)),
+                    n_threads=n_threads,
+                ))
     return jobs
 
 
@@ -235,8 +307,17 @@ def run_suite(
     done = store.done_keys()
     all_jobs = expand_jobs(suite, tasks, plans, in_memory=in_memory, n_threads=MODEL_THREADS)
     todo = [j for j in all_jobs if j.key not in done]
-    log.info("%s: %d jobs, %d already done, %d to run", run_dir, len(all_jobs), len(all_jobs) - len(todo), len(todo))
+    n_post = len(post_hoc_candidates(suite)) * sum(len(p) for p in plans.values())
+    n_total = len(all_jobs) + n_post
+    n_done = len(all_jobs) - len(todo) + sum(1 for k in done if k.split("\x1f")[1] in {c.name for c in post_hoc_candidates(suite)})
+    log.info("%s: %d jobs, %d already done, %d to run", run_dir, n_total, n_done, n_total - n_done)
     n_failed = _execute(todo, store, jobs=jobs, tasks=tasks if in_memory else {}, progress=progress)
+    if n_post:
+        from benchmark.posthoc import run_selection_job
+
+        second = [j for j in expand_selection_jobs(suite, tasks, plans, store, in_memory=in_memory, n_threads=MODEL_THREADS) if j.key not in done]
+        if second:
+            n_failed += _execute(second, store, jobs=jobs, tasks=tasks if in_memory else {}, progress=progress, fn=run_selection_job)
     from benchmark.results import export_run
 
     export_run(run_dir)
@@ -245,7 +326,7 @@ def run_suite(
         from benchmark.report import write_report
 
         report_path = write_report(run_dir)
-    return RunResult(run_dir, len(all_jobs), len(all_jobs) - len(todo), n_failed, time.perf_counter() - t0, report_path)
+    return RunResult(run_dir, n_total, n_done, n_failed, time.perf_counter() - t0, report_path)
 
 
 def _choose_run_dir(suite: Suite, out: str | Path | None, resume: bool) -> Path:
@@ -264,14 +345,25 @@ def _choose_run_dir(suite: Suite, out: str | Path | None, resume: bool) -> Path:
     return default_run_dir(suite)
 
 
-def _execute(todo: list[Job], store: Store, *, jobs: int, tasks: dict[str, Any], progress: bool) -> int:
-    """Run the jobs, appending each record as it arrives; return the number of failures."""
+def _execute(todo: list, store: Store, *, jobs: int, tasks: dict[str, Any], progress: bool, fn=None) -> int:
+    """Run the jobs (through ``fn``, default :func:`benchmark.fitting.run_job`), appending each
+    record as it arrives; return the number of failures.
+
+    A record's ``_oof`` (out-of-fold predictions for ensemble selection) is saved to its own file
+    first and never enters ``records.jsonl``.
+    """
+    from benchmark.fitting import run_job
+    from benchmark.posthoc import save_oof
+
     n_failed = 0
     failures: dict[str, int] = {}
     bar = _progress_bar(len(todo), enabled=progress)
     executor = make_executor(jobs, tasks)
     try:
-        for rec in executor.run(todo):
+        for rec in executor.run(todo, fn or run_job):
+            oof = rec.pop("_oof", None)
+            if oof is not None:
+                save_oof(store.root, rec, oof)
             store.append(rec)
             if rec.get("state") != "ok":
                 n_failed += 1

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.candidates import CandidateConfig, Schema, build_estimator
+from benchmark.limits import FitTimeout, fit_limit, set_trial
 from benchmark.metrics import Metric, get_metric
 from benchmark.spaces import Space, decode, to_optuna
 from benchmark.splits import Split
@@ -35,11 +36,12 @@ class TrialRecord:
     number: int
     params: dict[str, Any]
     value: float
-    state: str  # "ok" | "failed"
+    state: str  # "ok" | "failed" | "timeout" (a fit overran the suite's ``timeout``)
     seconds: float
     fold_values: list[float] = field(default_factory=list)
     error: str | None = None
     gpu_seconds: float = 0.0
+    base_fits: int = 0  # base-model fits (an ensemble configuration fits many; a single model one per split)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,6 +53,10 @@ class TuneResult:
     best_value: float
     trials: list[TrialRecord]
     best_number: int = 0
+    #: trial number → out-of-fold predictions on the inner validation rows, shape (n_train,) or
+    #: (n_train, k), NaN on rows no inner split validated; only when ``tune(keep_oof=True)``
+    #: and only for trials that completed every split.
+    oof: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 class TuningFailed(RuntimeError):
@@ -102,21 +108,40 @@ def evaluate(
     n_threads: int,
     values: list[float] | None = None,
     gpu: list[float] | None = None,
+    base_fits: list[int] | None = None,
+    oof: np.ndarray | None = None,
+    timeout: float | None = None,
 ) -> list[float]:
     """Fit ``params`` on each inner fit split and score its validation split; one value per split.
 
     ``values``: a list to append to (so a caller keeps the scores of the splits done before a fit
-    raised); a new list when not given.  ``gpu``: a list that gets each fit's GPU seconds.
+    raised); a new list when not given.  ``gpu`` / ``base_fits``: lists that get each fit's GPU
+    seconds / base-model fits.  ``oof``: an array of ``len(X)`` rows (× k classes) that gets the
+    validation predictions at the validation rows (out-of-fold predictions).  ``timeout``:
+    seconds each fit may take (:func:`benchmark.limits.fit_limit`; raises ``FitTimeout``).
     """
+    from benchmark.candidates.ensembles import count_base_fits
+
     values = [] if values is None else values
     for fit_idx, val_idx in splits:
         est = build_estimator(config, schema, params, seed=seed, n_threads=n_threads)
-        est.fit(X.iloc[fit_idx], y[fit_idx])
+        with fit_limit(timeout):
+            est.fit(X.iloc[fit_idx], y[fit_idx])
         if gpu is not None:
             gpu.append(gpu_seconds(est))
+        if base_fits is not None:
+            base_fits.append(count_base_fits(est))
         out = predict_output(est, X.iloc[val_idx], schema)
+        if oof is not None:
+            oof[val_idx] = out
         values.append(metric.fn(y[val_idx], out, schema.n_classes))
     return values
+
+
+def new_oof(n_rows: int, schema: Schema) -> np.ndarray:
+    """An all-NaN out-of-fold prediction array: (n,) for regression, (n, k) for classification."""
+    shape = (n_rows, schema.n_classes) if schema.is_classification else (n_rows,)
+    return np.full(shape, np.nan)
 
 
 def make_sampler(name: str, seed: int, n_trials: int):
@@ -143,11 +168,16 @@ def tune(
     seed: int = 0,
     n_threads: int = 1,
     clock: Callable[[], float] = time.perf_counter,
+    keep_oof: bool = False,
+    timeout: float | None = None,
 ) -> TuneResult:
     """Run up to ``trials`` configurations (the default first) within ``seconds``; pick the best.
 
     A candidate whose space is empty has one configuration and runs one trial. Raises
-    :class:`TuningFailed` when every trial failed.
+    :class:`TuningFailed` when every trial failed. ``keep_oof`` keeps each completed trial's
+    out-of-fold validation predictions in ``TuneResult.oof`` (for ensemble selection).
+    ``timeout``: seconds per fit; a trial whose fit overruns it is recorded with state
+    ``timeout`` (Optuna is told it failed) and tuning goes on.
     """
     import optuna
 
@@ -158,38 +188,52 @@ def tune(
     dists = to_optuna(space)
     study = optuna.create_study(direction="maximize" if m.greater_is_better else "minimize", sampler=make_sampler(sampler, seed, budget))
     records: list[TrialRecord] = []
+    oofs: dict[int, np.ndarray] = {}
     start = clock()
     for number in range(budget):
         if number > 0 and seconds is not None and clock() - start >= seconds:
             break
         trial = study.ask(dists) if number > 0 else None
         params = decode(space, trial.params) if trial is not None else {}
-        rec = _run_trial(number, config, schema, params, X, y, splits, metric=m, seed=seed, n_threads=n_threads, clock=clock)
+        oof = new_oof(len(X), schema) if keep_oof else None
+        set_trial(number)  # published for the executor's hard time limit
+        try:
+            rec = _run_trial(number, config, schema, params, X, y, splits, metric=m, seed=seed, n_threads=n_threads, clock=clock, oof=oof, timeout=timeout)
+        finally:
+            set_trial(None)
         records.append(rec)
+        if oof is not None and rec.state == "ok" and len(rec.fold_values) == len(splits):
+            oofs[number] = oof
         if trial is not None:
             if rec.state == "ok":
                 study.tell(trial, rec.value)
             else:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
-    return _best(records, m)
+    result = _best(records, m)
+    result.oof = oofs
+    return result
 
 
-def _run_trial(number, config, schema, params, X, y, splits, *, metric: Metric, seed, n_threads, clock) -> TrialRecord:
+def _run_trial(number, config, schema, params, X, y, splits, *, metric: Metric, seed, n_threads, clock, oof=None, timeout=None) -> TrialRecord:
     t0 = clock()
     values: list[float] = []
     gpu: list[float] = []
+    base_fits: list[int] = []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            evaluate(config, schema, params, X, y, splits, metric=metric, seed=seed, n_threads=n_threads, values=values, gpu=gpu)
+            evaluate(config, schema, params, X, y, splits, metric=metric, seed=seed, n_threads=n_threads, values=values, gpu=gpu, base_fits=base_fits, oof=oof, timeout=timeout)
         finite = [v for v in values if math.isfinite(v)]
         value = float(np.mean(finite)) if finite else float("nan")
         state = "ok" if finite else "failed"
-        return TrialRecord(number, dict(params), value, state, clock() - t0, values, None if finite else "metric undefined on every inner fold", sum(gpu))
+        return TrialRecord(number, dict(params), value, state, clock() - t0, values, None if finite else "metric undefined on every inner fold", sum(gpu), sum(base_fits))
+    except FitTimeout as exc:
+        log.debug("trial %d of %s timed out: %s", number, config.name, exc)
+        return TrialRecord(number, dict(params), float("nan"), "timeout", clock() - t0, values, f"FitTimeout: {exc}", sum(gpu), sum(base_fits))
     except Exception as exc:  # failure is data: record it, the loop goes on
         log.debug("trial %d of %s failed: %s", number, config.name, exc)
         err = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}"
-        return TrialRecord(number, dict(params), float("nan"), "failed", clock() - t0, values, err, sum(gpu))
+        return TrialRecord(number, dict(params), float("nan"), "failed", clock() - t0, values, err, sum(gpu), sum(base_fits))
 
 
 def _best(records: list[TrialRecord], metric: Metric) -> TuneResult:

@@ -57,6 +57,9 @@ class CandidateSpec:
     description: str
     fixed: Mapping[str, Any] = field(default_factory=dict)
     kinds: tuple[str, ...] = KINDS
+    #: built by the runner after the other candidates, from their tuning trials (ensemble
+    #: selection); it has no estimator of its own and runs no trials.
+    post_hoc: bool = False
 
     def space_for(self, kind: str) -> Space:
         return dict(self.spaces.get("regression" if kind == "regression" else "classification", {}))

@@ -9,7 +9,12 @@ configuration of the ensemble, however many base models that configuration fits,
 the same number of trials as every other candidate. What the base models cost is not hidden:
 their work is inside each job's CPU seconds, which the report's fairness audit shows next to
 the trial counts. :func:`count_base_fits` counts the base-model fits of one fitted ensemble;
-recording it per job is still to do (issue #3).
+every job record carries ``n_base_fits`` (tuning fits plus the final refit, counted in base
+models), which the fairness audit shows next to the model fits.
+
+``ensemble_selection`` is different: it is *post hoc* (see :mod:`benchmark.posthoc`). It runs no
+trials; it selects, with replacement, from the configurations the other candidates tried while
+tuning, using their out-of-fold predictions, and refits only the chosen ones.
 """
 
 from __future__ import annotations
@@ -153,6 +158,11 @@ _ADA_SPACE = {
     "max_depth": {"type": "int", "low": 1, "high": 4, "log": False},
 }
 
+def make_ensemble_selection(schema: Schema, params: dict[str, Any], *, seed: int, n_threads: int = 1) -> BaseEstimator:
+    """Not buildable on its own: the runner assembles it from the other candidates' trials."""
+    raise ValueError("ensemble_selection is post hoc: the runner builds it from the other candidates' tuning trials")
+
+
 SPECS = [
     CandidateSpec(
         name="bagging",
@@ -184,5 +194,13 @@ SPECS = [
             "classification": {"final_C": _log(1e-3, 1e2), "passthrough": {"type": "categorical", "choices": [False, True]}},
             "regression": {"final_alpha": _log(1e-3, 1e3), "passthrough": {"type": "categorical", "choices": [False, True]}},
         },
+    ),
+    CandidateSpec(
+        name="ensemble_selection",
+        family="ensemble",
+        factory=make_ensemble_selection,
+        description="Greedy ensemble selection (Caruana) over the configurations the other candidates tried (params: library, rounds)",
+        spaces={"classification": {}, "regression": {}},
+        post_hoc=True,
     ),
 ]

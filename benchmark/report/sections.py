@@ -413,13 +413,15 @@ def fairness(a: Analysis, styles: Styles) -> str:
     budget = int(s.get("trials", 0) or 0)
     n_folds = int(s.get("folds", 0) or 0) * int(s.get("repeats", 1) or 1)
     any_gpu = any(j.get("gpu_seconds") for j in jobs)
+    post_hoc = {j["candidate"] for j in jobs if j.get("post_hoc")}
+    any_base = any(j.get("n_base_fits") is not None and int(j["n_base_fits"]) != _fits(j) for j in jobs)
     rows = []
     short: list[str] = []
     for c in a.candidates:
         js = [j for j in jobs if j.get("candidate") == c]
         ok = [j for j in js if j.get("state") == "ok"]
         nt = [int(j.get("n_trials") or 0) for j in ok]
-        if ok and min(nt) < budget:
+        if ok and min(nt) < budget and c not in post_hoc:
             short.append(c)
         trials_total = sum(len(j.get("trials") or []) for j in js)
         failed_trials = sum(1 for j in js for t in (j.get("trials") or []) if t.get("state") != "ok")
@@ -432,23 +434,52 @@ def fairness(a: Analysis, styles: Styles) -> str:
         tune_s = sum(float(j.get("tune_seconds") or 0) for j in js)
         row = [cand_cell(c, styles.get(c)),
                {"text": f"{len(ok)}/{len(a.tasks) * n_folds}", "sort": repr(len(ok)), "cls": "fail" if len(ok) < len(a.tasks) * n_folds else ""},
-               {"text": (f"{min(nt)}–{max(nt)}" if nt and min(nt) != max(nt) else str(nt[0]) if nt else "–") + f' <span class="sd">({trials_total} in all)</span>',
-                "sort": repr(min(nt)) if nt else "", "cls": "warn" if nt and min(nt) < budget else ""},
+               ({"text": "post hoc", "sort": "-1", "cls": ""} if c in post_hoc else
+                {"text": (f"{min(nt)}–{max(nt)}" if nt and min(nt) != max(nt) else str(nt[0]) if nt else "–") + f' <span class="sd">({trials_total} in all)</span>',
+                 "sort": repr(min(nt)) if nt else "", "cls": "warn" if nt and min(nt) < budget else ""}),
                num(failed_trials, 0, cls="fail" if failed_trials else ""),
-               num(tuning_fits, 0), num(curve_fits, 0), num(cpu, 1), num(cpu_curves, 1)]
+               num(tuning_fits, 0)]
+        if any_base:
+            row.append(num(sum(int(j.get("n_base_fits") or 0) for j in js), 0))
+        row += [num(curve_fits, 0), num(cpu, 1), num(cpu_curves, 1)]
         if any_gpu:
             row.append(num(sum(float(j.get("gpu_seconds") or 0) for j in js), 1))
         row += [num(tune_s, 1), num(np.mean(fit_s) if fit_s else math.nan, 3), num(np.mean(pred_s) if pred_s else math.nan, 3)]
         rows.append(row)
     header: list[Any] = ["candidate", ("jobs ok", "completed / expected (tasks × outer folds)"), ("trials per fold", f"the budget is {budget}"),
-                         "failed trials", ("model fits", "tuning fits (one per inner split per trial) + the final refit"),
-                         ("curve fits", "extra fits for the learning and budget curves (not part of the budget)"),
+                         "failed trials", ("model fits", "tuning fits (one per inner split per trial) + the final refit")]
+    if any_base:
+        header.append(("base-model fits", "the same fits counted in base models: a bagging, boosting, voting or stacking fit trains many"))
+    header += [("curve fits", "extra fits for the learning and budget curves (not part of the budget)"),
                          ("CPU s", "CPU seconds of tuning, refit and scoring"), ("CPU s curves", "CPU seconds of the curve fits")]
     if any_gpu:
         header.append(("GPU s", "GPU seconds where a candidate used one"))
     header += [("tuning s", "wall seconds spent tuning, total"), ("fit s", "mean wall seconds of the final refit"), ("predict s", "mean wall seconds to predict the outer test fold")]
-    verdict = _budget_verdict(a, budget, short)
+    verdict = _budget_verdict(a, budget, short) + _post_hoc_note(a, post_hoc)
     return verdict + "<h3>Budget and cost per candidate</h3>" + table(header, rows, sortable=True, cls="fairness")
+
+
+def _post_hoc_note(a: Analysis, post_hoc: set[str]) -> str:
+    """How a post-hoc ensemble spent (and did not spend) budget, from its records."""
+    if not post_hoc:
+        return ""
+    items = []
+    for c in sorted(post_hoc):
+        ens = [j["ensemble"] for j in a.jobs if j.get("candidate") == c and j.get("state") == "ok" and j.get("ensemble")]
+        if not ens:
+            continue
+        lib = sorted({n for e in ens for n in e.get("library", {})})
+        size = float(np.mean([e.get("library_size", 0) for e in ens]))
+        refits = float(np.mean([len(e.get("members", [])) for e in ens]))
+        gain = [1 for e in ens if e.get("val_score") != e.get("best_single", {}).get("score")]
+        items.append(
+            f"<b>{esc(c)}</b> is post hoc: it ran no trials of its own. On each fold it selected (greedy, with replacement) from the "
+            f"{size:.0f} configurations that {esc(', '.join(lib))} tried while tuning, scored on their out-of-fold inner validation "
+            f"predictions, and refitted only the {refits:.1f} distinct configurations it chose (mean). Its library cost the "
+            f"{len(lib)} candidates' budgets together, so it is not an equal-budget rival: read it as what an ensemble of the tuned "
+            f"models buys. It beat its best single member on the validation predictions in {len(gain)} of {len(ens)} folds "
+            "(never worse, by construction).")
+    return '<ul class="verdict">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>" if items else ""
 
 
 def _fits(j: Mapping[str, Any]) -> int:

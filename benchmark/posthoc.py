@@ -1,0 +1,224 @@
+"""Post-hoc ensemble selection over the configurations the other candidates tried while tuning.
+
+The ``ensemble_selection`` candidate runs no trials of its own. On each (task, outer fold):
+
+1. every *library* candidate (by default all other candidates of the suite) tunes as usual; with
+   ``Job.keep_oof`` its worker also returns each completed trial's out-of-fold predictions on the
+   inner validation rows (outer-training rows only — never the outer test fold). The driver saves
+   them to ``RUN_DIR/oof/<task>/<fold>/<candidate>.npz`` (plain arrays, ``allow_pickle=False``)
+   *before* it appends the job's record, so a stored job always has its predictions on disk;
+2. after all base jobs, the driver builds one :class:`SelectionJob` per (task, fold): the library
+   of every saved configuration and its predictions;
+3. the worker (:func:`run_selection_job`) runs greedy forward selection with replacement
+   (:func:`benchmark.selection.greedy_selection`, Caruana et al. 2004) on the validation rows,
+   refits each distinct chosen configuration on the whole outer training set, averages their
+   test predictions with the selection weights and scores the outer test fold.
+
+Budget fairness: the ensemble's only own cost is the refits of its chosen members (recorded as
+``n_fits`` / ``n_base_fits``, CPU seconds in ``cpu_seconds``); its library is the trials the
+other candidates already paid for, which the record states (``ensemble.library``) and the
+report's fairness audit repeats. It answers "what does an ensemble of the tuned models buy?",
+not "which candidate is best at an equal budget".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+import traceback
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.candidates import CandidateConfig
+from benchmark.fitting import TaskRef, get_task, job_key, record_header, schema_of
+from benchmark.splits import Fold
+
+OOF_DIR = "oof"
+DEFAULT_ROUNDS = 25
+
+
+def _safe(name: str) -> str:
+    """A file-name-safe, collision-free form of a task or candidate name."""
+    clean = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:60]
+    return f"{clean}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def oof_path(run_dir: str | Path, task: str, candidate: str, fold: int) -> Path:
+    """Where the out-of-fold predictions of one base job live."""
+    return Path(run_dir) / OOF_DIR / _safe(task) / str(int(fold)) / f"{_safe(candidate)}.npz"
+
+
+def save_oof(run_dir: str | Path, rec: Mapping[str, Any], payload: Mapping[str, np.ndarray]) -> Path:
+    """Write a job's ``{"numbers", "preds"}`` atomically (temp file, fsync, rename)."""
+    path = oof_path(run_dir, rec["task"], rec["candidate"], rec["fold"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, numbers=np.asarray(payload["numbers"], dtype=np.int64), preds=np.asarray(payload["preds"], dtype=float))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def load_oof(path: str | Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(numbers, preds)`` from a saved file, or None when it is missing or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return z["numbers"], z["preds"]
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def library_names(config: CandidateConfig, all_candidates: Sequence[CandidateConfig]) -> list[str]:
+    """The candidates an ensemble_selection entry draws from: its ``library`` param, or every
+    other candidate that is not itself post hoc."""
+    from benchmark.candidates import get_spec
+
+    wanted = config.fixed.get("library")
+    if wanted:
+        return [str(n) for n in ([wanted] if isinstance(wanted, str) else wanted)]
+    return [c.name for c in all_candidates if c.name != config.name and not get_spec(c.base).post_hoc]
+
+
+@dataclass(frozen=True, eq=False)
+class SelectionJob:
+    """One (task, outer fold) of an ensemble_selection candidate, with its library as arrays.
+
+    ``members[i]`` is ``(candidate config, params, trial number, inner score)`` of library entry
+    ``i``; ``preds[i]`` its out-of-fold predictions on the outer-training rows (NaN where no
+    inner split validated the row).
+    """
+
+    task: TaskRef
+    candidate: CandidateConfig
+    fold: Fold
+    metric: str
+    seed: int
+    split_hash: str
+    members: tuple[tuple[CandidateConfig, dict[str, Any], int, float], ...]
+    preds: np.ndarray
+    rounds: int = DEFAULT_ROUNDS
+    n_threads: int = 1
+
+    @property
+    def key(self) -> str:
+        return job_key(self.task.name, self.candidate.name, self.fold.index)
+
+
+def build_library(run_dir: str | Path, records: Sequence[Mapping[str, Any]], task: str, fold: int, names: Sequence[str],
+                  configs: Mapping[str, CandidateConfig]) -> tuple[list[tuple[CandidateConfig, dict[str, Any], int, float]], np.ndarray | None]:
+    """Collect the library for (task, fold) from the stored ok records and their saved predictions."""
+    members: list[tuple[CandidateConfig, dict[str, Any], int, float]] = []
+    arrays: list[np.ndarray] = []
+    for rec in records:
+        if rec.get("task") != task or rec.get("fold") != fold or rec.get("candidate") not in names or rec.get("state") != "ok":
+            continue
+        loaded = load_oof(oof_path(run_dir, task, rec["candidate"], fold))
+        if loaded is None:
+            continue
+        by_number = {t["number"]: t for t in rec.get("trials") or []}
+        for number, pred in zip(loaded[0].tolist(), loaded[1], strict=True):
+            trial = by_number.get(number)
+            if trial is None:
+                continue
+            members.append((configs[rec["candidate"]], dict(trial["params"]), int(number), float(trial["value"])))
+            arrays.append(pred)
+    return members, (np.stack(arrays) if arrays else None)
+
+
+def run_selection_job(job: SelectionJob) -> dict[str, Any]:
+    """Select, refit and score the ensemble of one (task, fold); always returns a record."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    rec = record_header(job)
+    rec.update({"post_hoc": True, "n_trials": 0, "n_failed_trials": 0, "trials": [], "best_params": {}})
+    try:
+        rec.update(_select_and_score(job))
+        rec["state"] = "ok"
+    except Exception as exc:  # failure is data
+        rec["state"] = "failed"
+        rec["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        rec["traceback"] = traceback.format_exc(limit=-8)
+    rec["total_seconds"] = time.perf_counter() - t0
+    rec["cpu_seconds"] = time.process_time() - c0
+    return rec
+
+
+def _select_and_score(job: SelectionJob) -> dict[str, Any]:
+    from threadpoolctl import threadpool_limits
+
+    from benchmark.candidates import build_estimator
+    from benchmark.candidates.ensembles import count_base_fits
+    from benchmark.metrics import get_metric, score_all
+    from benchmark.selection import greedy_selection
+    from benchmark.tuning import predict_output
+
+    if not job.members:
+        raise RuntimeError("empty library: no library candidate completed this fold with saved out-of-fold predictions")
+    task = get_task(job.task)
+    schema = schema_of(task)
+    X, y = task.X, task.y
+    train, test = job.fold.train, job.fold.test
+    preds = np.asarray(job.preds, dtype=float)
+    flat = preds.reshape(preds.shape[0], preds.shape[1], -1)
+    rows = np.isfinite(flat).all(axis=(0, 2))
+    if not rows.any():
+        raise RuntimeError("no outer-training row has a validation prediction from every library member")
+    metric = get_metric(job.metric)
+    t = time.perf_counter()
+    sel = greedy_selection([p[rows] for p in preds], y[train][rows], metric, n_classes=schema.n_classes, rounds=job.rounds)
+    select_seconds = time.perf_counter() - t
+    test_out: np.ndarray | float = 0.0
+    train_out: np.ndarray | float = 0.0
+    fit_seconds = predict_seconds = 0.0
+    base_fits = 0
+    chosen = []
+    with threadpool_limits(limits=job.n_threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for idx, weight in sel.weights.items():
+            config, params, number, inner = job.members[idx]
+            est = build_estimator(config, schema, params, seed=job.seed, n_threads=job.n_threads)
+            t = time.perf_counter()
+            est.fit(X.iloc[train], y[train])
+            fit_seconds += time.perf_counter() - t
+            base_fits += count_base_fits(est)
+            t = time.perf_counter()
+            test_out = test_out + weight * predict_output(est, X.iloc[test], schema)
+            predict_seconds += time.perf_counter() - t
+            train_out = train_out + weight * predict_output(est, X.iloc[train], schema)
+            chosen.append({"candidate": config.name, "trial": number, "weight": weight, "params": params, "inner_score": inner})
+    single = job.members[sel.best_single]
+    library: dict[str, int] = {}
+    for config, *_ in job.members:
+        library[config.name] = library.get(config.name, 0) + 1
+    out: dict[str, Any] = {
+        "tune_seconds": select_seconds,
+        "fit_seconds": fit_seconds,
+        "predict_seconds": predict_seconds,
+        "n_fits": len(chosen),
+        "n_base_fits": base_fits,
+        "best_inner_score": sel.score,
+        "ensemble": {
+            "members": chosen,
+            "size": len(sel.members),
+            "rounds": job.rounds,
+            "val_score": sel.score,
+            "val_scores": list(sel.scores),
+            "best_single": {"candidate": single[0].name, "trial": single[2], "score": sel.best_single_score},
+            "library": library,
+            "library_size": len(job.members),
+            "n_val_rows": int(rows.sum()),
+        },
+    }
+    test_scores = score_all(schema.kind, y[test], np.asarray(test_out), schema.n_classes)
+    train_scores = score_all(schema.kind, y[train], np.asarray(train_out), schema.n_classes)
+    out.update({f"test_{k}": v for k, v in test_scores.items()})
+    out.update({f"train_{k}": v for k, v in train_scores.items()})
+    return out
