@@ -34,10 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="continue an interrupted run (the latest of this suite, or --out)")
     run.add_argument("--force", action="store_true", help="resume even if the suite, data or versions changed")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from benchmark.dask_executor import EXECUTOR_HELP, executor_arg
+
+    run.add_argument("--executor", type=executor_arg, default="local", metavar="{local,dask-local,dask://HOST:PORT}", help=EXECUTOR_HELP + "; see docs/cluster.md")
 
     rep = sub.add_parser("report", help="rebuild a run's HTML report from its records")
     rep.add_argument("run_dir")
     rep.add_argument("--out", help="output file (default RUN_DIR/report.html)")
+    rep.add_argument("--force", action="store_true", help="report even if records.jsonl mixes records of different data or splits")
 
     from benchmark import rankcmd
 
@@ -78,9 +82,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run(args)
     if args.command == "report":
         from benchmark.report import write_report
-        from benchmark.store import Store
+        from benchmark.store import require_unmixed
 
-        Store(args.run_dir).read_manifest()  # clear error if not a run directory
+        require_unmixed(args.run_dir, force=args.force)  # clear error if not a run directory or records are mixed
         from benchmark.results import export_run
 
         export_run(args.run_dir)
@@ -118,7 +122,7 @@ def _run(args: argparse.Namespace) -> int:
     from benchmark.runner import run_suite
 
     suite = load_suite(_suite_path(args.suite)).with_overrides(seed=args.seed, trials=args.trials, model_seed=args.model_seed)
-    res = run_suite(suite, out=args.out, jobs=args.jobs, resume=args.resume, force=args.force, progress=not args.no_progress)
+    res = run_suite(suite, out=args.out, jobs=args.jobs, resume=args.resume, force=args.force, progress=not args.no_progress, isolate=True, executor=args.executor)
     ran = res.n_jobs - res.n_done_before
     print(f"run directory: {res.run_dir}")
     print(f"jobs: {res.n_jobs} ({res.n_done_before} resumed, {ran} run, {res.n_failed} failed) in {res.seconds:.1f} s")
@@ -139,6 +143,8 @@ def _list(what: str) -> int:
         from benchmark.candidates import registry
 
         for name, spec in registry().items():
+            if spec.family == "test double":
+                continue
             tunable = sorted(set().union(*spec.spaces.values())) if spec.spaces else []
             print(f"{name:15s} {spec.family:10s} {spec.description}")
             print(f"{'':15s} {'':10s} tunes: {', '.join(tunable) or '-'}")

@@ -27,11 +27,12 @@ _MAX_TRIALS = 100_000
 _MAX_FOLDS = 1_000
 _SUITE_KEYS = {
     "name", "description", "seed", "metric", "folds", "repeats", "inner", "trials", "seconds",
-    "sampler", "timeout", "tasks", "candidates", "max_rows", "model_seed", "learning_curve", "budget_curve",
+    "sampler", "timeout", "retries", "tasks", "candidates", "max_rows", "model_seed", "learning_curve", "budget_curve",
 }
 _TASK_KEYS = {"name", "dataset", "path", "openml", "target", "drop", "groups", "time", "kind", "max_rows"}
 _CAND_KEYS = {"name", "base", "params", "space"}
-_SETTINGS_KEYS = {"seed", "folds", "repeats", "inner", "trials", "seconds", "sampler", "timeout", "model_seed", "learning_curve", "budget_curve"}
+_SETTINGS_KEYS = {"seed", "folds", "repeats", "inner", "trials", "seconds", "sampler", "timeout", "retries", "model_seed", "learning_curve", "budget_curve"}
+_MAX_RETRIES = 10
 #: Fractions of the outer training rows the tuned configuration is refitted on for learning curves.
 DEFAULT_LEARNING_CURVE = (0.1, 0.2, 0.4, 0.7, 1.0)
 
@@ -87,7 +88,8 @@ class Suite:
     trials: int = 20
     seconds: float | None = None
     sampler: str = "tpe"
-    timeout: float | None = None
+    timeout: float | None = None  # seconds per model fit (see benchmark.limits)
+    retries: int = 0  # re-submissions of a job lost to a crashed worker (not part of the hash)
     model_seed: int | None = None
     learning_curve: tuple[float, ...] = DEFAULT_LEARNING_CURVE
     budget_curve: bool = True
@@ -119,6 +121,7 @@ class Suite:
         """Content hash of everything that changes results (not the file's path, comments or description)."""
         d = self.to_dict()
         d.pop("description")
+        d.pop("retries")  # how often a crashed job is retried does not change any result
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
     def with_overrides(self, **changes: Any) -> Suite:
@@ -190,7 +193,7 @@ def parse_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Validate the budget and protocol fields shared by suites and ``compare()``.
 
     Returns keyword arguments for :class:`Suite`: metric, seed, folds, repeats, inner, trials,
-    seconds, sampler, timeout, model_seed, learning_curve, budget_curve.
+    seconds, sampler, timeout, retries, model_seed, learning_curve, budget_curve.
     """
     inner = raw.get("inner", 3)
     if isinstance(inner, Mapping):
@@ -207,6 +210,7 @@ def parse_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
         "seconds": _opt_positive(raw.get("seconds"), "seconds"),
         "sampler": _choice(raw.get("sampler", "tpe"), SAMPLERS, "sampler"),
         "timeout": _opt_positive(raw.get("timeout"), "timeout"),
+        "retries": _int(raw.get("retries", 0), "retries", low=0, high=_MAX_RETRIES),
         "model_seed": None if raw.get("model_seed") is None else _int(raw.get("model_seed"), "model_seed", low=0, high=2**32 - 1),
         "learning_curve": _learning_curve(raw.get("learning_curve", True)),
         "budget_curve": _bool(raw.get("budget_curve", True), "budget_curve"),

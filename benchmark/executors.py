@@ -1,19 +1,39 @@
 """Where jobs run. The driver is the only writer of records; executors only compute.
 
-- ``InlineExecutor``: in this process, one job at a time (``--jobs 1``; easiest to debug).
-- ``ProcessExecutor``: a pool of worker processes (``spawn``), each model limited to one
-  thread so the machine is not oversubscribed. In-memory
-  tasks are handed to each worker once, at start-up, not once per job.
+- ``InlineExecutor``: in this process, one job at a time (the library ``compare()`` default and
+  for debugging).  A fit that crashes the process takes the driver with it, and only the soft
+  time limit (:func:`benchmark.limits.fit_limit`) applies.
+- ``ProcessExecutor``: our own pool of spawned worker processes, each model limited to one
+  thread so the machine is not oversubscribed; in-memory tasks are handed to each worker once,
+  at start-up, not once per job.  It isolates fits: a worker that dies (segfault, ``os._exit``,
+  SIGKILL, out of memory) or overruns the hard time limit costs only its own job, which is
+  recorded (``state``, ``error``, ``error_kind``) and, for crashes, retried if the suite asks
+  (``retries:``); a fresh worker takes its place.  ``bench run`` always uses it (one worker for
+  ``--jobs 1``), as does any run whose suite sets ``timeout`` or ``retries``.
+
+``error_kind`` of a non-ok record: ``model`` (the fit raised a Python exception: recorded by the
+worker, never retried), ``timeout`` (a fit overran ``timeout``), ``crash`` (the worker process
+died), ``infrastructure`` (the worker could not run the job or send its record back).
+
+Results are identical whichever executor runs a job: the record is built by the same pure
+worker function from the same seeds.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
+import signal
+import threading
+import time
+import traceback
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from benchmark.limits import CLOCK_SLOTS, attach_clock, read_clock
 from benchmark.fitting import Job, preload_tasks, run_job
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -25,10 +45,12 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "V
 MODEL_THREADS = 1
 
 
-def _init_worker(n_threads: int, tasks: dict[str, Any]) -> None:
-    for var in _THREAD_VARS:
-        os.environ[var] = str(n_threads)
-    preload_tasks(tasks)
+#: Seconds between the driver's checks of the workers' fit clocks (and the workers' checks of their parent).
+_POLL_SECONDS = 0.5
+#: Workers that die before saying "ready", in a row, before the pool gives up.
+_MAX_START_FAILURES = 3
+
+log = logging.getLogger(__name__)
 
 
 class InlineExecutor:
@@ -48,40 +70,273 @@ class InlineExecutor:
 
 
 class ProcessExecutor:
-    """A pool of ``workers`` spawned processes; results are yielded as they complete."""
+    """Our own pool of ``workers`` spawned processes; records are yielded as jobs complete.
 
-    def __init__(self, workers: int, tasks: dict[str, Any] | None = None) -> None:
+    Each worker has its own pipe and a shared clock (:func:`benchmark.limits.attach_clock`).
+    The driver waits on the pipes and on the process sentinels together
+    (``multiprocessing.connection.wait``), so it notices at once when a worker dies:
+
+    * **crash** (segfault, ``os._exit``, SIGKILL, the OOM killer): the job gets a record
+      ``state="failed"``, ``error="worker process died: signal SIGSEGV (exit code -11)"``,
+      ``error_kind="crash"``; a replacement worker starts and the other jobs go on.
+    * **hard time limit**: a worker whose current fit (published by ``fit_limit``) has run
+      longer than its limit + ``grace`` seconds is killed; the job gets ``state="timeout"``,
+      ``error_kind="timeout"`` and ``timeout_trial`` (the tuning trial, when one was running).
+    * **infrastructure** (the result could not be sent back, the worker function itself
+      raised): ``state="failed"``, ``error_kind="infrastructure"``.
+
+    Crash and infrastructure losses are re-submitted up to ``retries`` times (the record then
+    carries ``attempts``); timeouts and model errors (records built by the worker) are not.
+    Workers exit by themselves when the driver dies (each polls its parent's pid), so a
+    ``kill -9`` of the driver leaves no orphan computing.
+    """
+
+    def __init__(self, workers: int, tasks: dict[str, Any] | None = None, *, retries: int = 0, grace: float | None = None) -> None:
         self.workers = workers
-        ctx = mp.get_context("spawn")
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=ctx,
-            initializer=_init_worker,
-            initargs=(MODEL_THREADS, tasks or {}),
-        )
+        self.retries = retries
+        self.grace = grace
+        self._ctx = mp.get_context("spawn")
+        self._tasks = tasks or {}
+        self._pool: list[_Worker] = []
+        self._seq = 0
+        self._start_failures = 0
+        for _ in range(workers):
+            self._pool.append(self._spawn())
 
-    def run(self, jobs: Iterable[Job], fn: Callable[[Job], dict[str, Any]] = run_job) -> Iterator[dict[str, Any]]:
-        pending: set[Future] = set()
-        queue = iter(jobs)
-        limit = self.workers * 2  # keep workers busy without queueing every job's data at once
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < limit:
-                job = next(queue, None)
-                if job is None:
-                    exhausted = True
-                    break
-                pending.add(self._pool.submit(fn, job))
-            if not pending:
-                return
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield fut.result()
+    # -- workers ------------------------------------------------------------------------------
+    def _spawn(self) -> _Worker:
+        parent, child = self._ctx.Pipe(duplex=True)
+        clock = self._ctx.RawArray("d", CLOCK_SLOTS)
+        proc = self._ctx.Process(
+            target=_worker_main, args=(child, clock, MODEL_THREADS, self._tasks, os.getpid()), daemon=True, name="bench-worker"
+        )
+        proc.start()
+        child.close()
+        return _Worker(proc, parent, clock)
+
+    def _replace(self, w: _Worker) -> None:
+        """Reap ``w`` (killing it if still alive) and put a fresh worker in its place."""
+        if w.proc.is_alive():
+            w.proc.kill()
+        w.proc.join(5)
+        w.conn.close()
+        if not w.ready:
+            self._start_failures += 1
+            if self._start_failures >= _MAX_START_FAILURES:
+                raise RuntimeError(f"worker processes die before they start ({_death(w.proc.exitcode)}); run with --jobs 1 to see why")
+        self._pool[self._pool.index(w)] = self._spawn()
+
+    # -- jobs ---------------------------------------------------------------------------------
+    def run(self, jobs: Iterable[Any], fn: Callable[[Any], dict[str, Any]] = run_job) -> Iterator[dict[str, Any]]:
+        queue: deque[tuple[Any, int]] = deque((job, 1) for job in jobs)
+        inflight: dict[int, tuple[Any, int]] = {}
+        while queue or inflight:
+            for w in self._pool:
+                if queue and w.ready and w.seq is None:
+                    job, attempt = queue.popleft()
+                    self._seq += 1
+                    w.assign(self._seq, fn, job)
+                    inflight[self._seq] = (job, attempt)
+            busy = [w for w in self._pool if w.seq is not None]
+            timeout = _POLL_SECONDS if busy else None
+            ready = set(wait([w.conn for w in self._pool] + [w.proc.sentinel for w in self._pool], timeout=timeout))
+            for w in list(self._pool):
+                if w.conn in ready:
+                    msg = w.receive()
+                    if msg is not None:
+                        rec = self._on_message(w, msg, inflight, queue)
+                        if rec is not None:
+                            yield rec
+                        continue
+                if w.proc.sentinel in ready or not w.proc.is_alive():
+                    rec = self._on_death(w, inflight, queue)
+                    if rec is not None:
+                        yield rec
+                elif w.seq is not None and self._overdue(w):
+                    rec = self._on_overdue(w, inflight)
+                    if rec is not None:
+                        yield rec
+
+    def _on_message(self, w: _Worker, msg: tuple, inflight: dict[int, tuple[Any, int]], queue: deque) -> dict[str, Any] | None:
+        kind = msg[0]
+        if kind == "ready":
+            w.ready = True
+            self._start_failures = 0
+            return None
+        seq = msg[1]
+        w.seq, w.started = None, None
+        if seq not in inflight:  # a result from an abandoned earlier run()
+            return None
+        job, attempt = inflight.pop(seq)
+        if kind == "done":
+            rec = msg[2]
+            if attempt > 1:
+                rec["attempts"] = attempt
+            return rec
+        return self._lost(job, attempt, queue, error=f"worker could not run the job: {msg[2]}", kind="infrastructure", pid=w.proc.pid, trace=msg[3])
+
+    def _on_death(self, w: _Worker, inflight: dict[int, tuple[Any, int]], queue: deque) -> dict[str, Any] | None:
+        w.proc.join(5)
+        seq, pid, code = w.seq, w.proc.pid, w.proc.exitcode
+        self._replace(w)
+        if seq is None or seq not in inflight:
+            return None
+        job, attempt = inflight.pop(seq)
+        log.warning("worker %s died (%s) running %s", pid, _death(code), job.key.replace("\x1f", " / "))
+        return self._lost(job, attempt, queue, error=f"worker process died: {_death(code)}", kind="crash", pid=pid, exit_code=code)
+
+    def _overdue(self, w: _Worker) -> bool:
+        start, limit, _ = read_clock(w.clock)
+        if start is None or limit <= 0:
+            return False
+        return time.monotonic() - start > limit + self._grace(limit)
+
+    def _grace(self, limit: float) -> float:
+        return self.grace if self.grace is not None else min(60.0, 2.0 + 0.25 * limit)
+
+    def _on_overdue(self, w: _Worker, inflight: dict[int, tuple[Any, int]]) -> dict[str, Any] | None:
+        if w.conn.poll():  # it finished just now: take its result instead
+            return None
+        start, limit, trial = read_clock(w.clock)
+        seq, pid = w.seq, w.proc.pid
+        ran = time.monotonic() - (start or time.monotonic())
+        self._replace(w)
+        if seq not in inflight:
+            return None
+        job, attempt = inflight.pop(seq)
+        where = f" in trial {trial}" if trial is not None else ""
+        log.warning("killed worker %s: a fit of %s ran %.1f s%s (limit %g s)", pid, job.key.replace("\x1f", " / "), ran, where, limit)
+        rec = lost_record(job, state="timeout", kind="timeout", pid=pid,
+                          error=f"FitTimeout: a fit ran {ran:.1f} s{where}, past the time limit of {limit:g} s, and did not stop; worker process killed")
+        if trial is not None:
+            rec["timeout_trial"] = trial
+        if attempt > 1:
+            rec["attempts"] = attempt
+        return rec
+
+    def _lost(self, job: Any, attempt: int, queue: deque, *, error: str, kind: str, pid: int | None,
+              exit_code: int | None = None, trace: str = "") -> dict[str, Any] | None:
+        """Re-queue a job lost to a crash or the infrastructure, or build its failed record."""
+        if attempt <= self.retries:
+            log.warning("%s: %s; retrying (attempt %d of %d)", job.key.replace("\x1f", " / "), error, attempt + 1, self.retries + 1)
+            queue.appendleft((job, attempt + 1))
+            return None
+        rec = lost_record(job, state="failed", kind=kind, pid=pid, error=error, trace=trace)
+        if exit_code is not None:
+            rec["exit_code"] = exit_code
+        if attempt > 1:
+            rec["attempts"] = attempt
+        return rec
 
     def close(self, *, cancel: bool = False) -> None:
-        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        """Stop the workers: ask idle ones to exit (``cancel``: kill them all at once)."""
+        for w in self._pool:
+            if cancel or w.seq is not None:
+                w.proc.kill()
+            else:
+                try:
+                    w.conn.send(None)
+                except OSError:
+                    pass
+        for w in self._pool:
+            w.proc.join(5)
+            if w.proc.is_alive():
+                w.proc.kill()
+                w.proc.join(5)
+            w.conn.close()
+        self._pool = []
 
 
-def make_executor(jobs: int, tasks: dict[str, Any] | None = None):
-    """``jobs == 1`` runs inline; more runs a process pool of that size."""
-    return InlineExecutor(tasks) if jobs <= 1 else ProcessExecutor(jobs, tasks)
+class _Worker:
+    """The driver's handle on one worker process: pipe, shared clock, current job."""
+
+    def __init__(self, proc: Any, conn: Connection, clock: Any) -> None:
+        self.proc, self.conn, self.clock = proc, conn, clock
+        self.ready = False
+        self.seq: int | None = None
+        self.started: float | None = None
+
+    def assign(self, seq: int, fn: Callable[[Any], dict[str, Any]], job: Any) -> None:
+        self.seq, self.started = seq, time.monotonic()
+        self.conn.send((seq, fn, job))
+
+    def receive(self) -> tuple | None:
+        """The next message, or None when the pipe broke (the sentinel then tells the death)."""
+        try:
+            return self.conn.recv()
+        except (EOFError, OSError):
+            return None
+
+
+def lost_record(job: Any, *, state: str, kind: str, error: str, pid: int | None, trace: str = "") -> dict[str, Any]:
+    """The record of a job whose worker could not return one (it died, hung or broke)."""
+    from benchmark.fitting import record_header
+
+    rec = record_header(job)
+    rec.update(pid=pid, state=state, error=error, error_kind=kind, traceback=trace)
+    return rec
+
+
+def _death(exitcode: int | None) -> str:
+    """``signal SIGSEGV (exit code -11)`` or ``exit code 3``."""
+    if exitcode is None:
+        return "exit code unknown"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = "; killed from outside, e.g. by the out-of-memory killer" if exitcode == -signal.SIGKILL else ""
+        return f"signal {name} (exit code {exitcode}{hint})"
+    return f"exit code {exitcode}"
+
+
+def _worker_main(conn: Connection, clock: Any, n_threads: int, tasks: dict[str, Any], parent_pid: int) -> None:
+    """A worker's life: set up, say ready, then run ``(seq, fn, job)`` messages until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops the workers
+    for var in _THREAD_VARS:
+        os.environ[var] = str(n_threads)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="bench-parent-watch").start()
+    attach_clock(clock)
+    preload_tasks(tasks)
+    conn.send(("ready",))
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        seq, fn, job = msg
+        try:
+            reply: tuple = ("done", seq, fn(job))
+        except BaseException as exc:  # the worker function itself broke (records model errors itself)
+            reply = ("error", seq, f"{type(exc).__name__}: {exc}".splitlines()[0][:300], traceback.format_exc(limit=-8))
+        try:
+            conn.send(reply)
+        except Exception as exc:  # e.g. the record does not pickle
+            conn.send(("error", seq, f"result not sent back: {type(exc).__name__}: {exc}"[:300], traceback.format_exc(limit=-4)))
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit this worker when the driver is gone (re-parented), instead of computing for nobody."""
+    while True:
+        time.sleep(_POLL_SECONDS)
+        if os.getppid() != parent_pid:
+            os._exit(3)
+
+
+def make_executor(jobs: int, tasks: dict[str, Any] | None = None, *, retries: int = 0, isolate: bool = False, executor: str = "local"):
+    """A process pool of ``jobs`` workers; inline when ``jobs == 1`` unless ``isolate``.
+
+    ``retries``: how often a job lost to a crashed worker is re-submitted (process pool only).
+    ``executor``: ``local`` (the above), ``dask-local`` (a Dask LocalCluster of ``jobs`` worker
+    processes) or a Dask scheduler address ``tcp://HOST:PORT`` (see :mod:`benchmark.dask_executor`).
+    """
+    if executor != "local":
+        from benchmark.dask_executor import DaskExecutor
+
+        return DaskExecutor(executor, workers=max(1, jobs), tasks=tasks, retries=retries)
+    if jobs <= 1 and not isolate:
+        return InlineExecutor(tasks)
+    return ProcessExecutor(max(1, jobs), tasks, retries=retries)

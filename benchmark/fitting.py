@@ -27,6 +27,7 @@ from typing import Any
 from benchmark.candidates import CandidateConfig, Schema, build_estimator
 from benchmark.candidates.ensembles import count_base_fits
 from benchmark.config import TaskConfig
+from benchmark.limits import FitTimeout, fit_limit
 from benchmark.metrics import score_all
 from benchmark.splits import Fold
 from benchmark.tuning import TuningFailed, gpu_seconds, predict_output, tune
@@ -60,6 +61,7 @@ class Job:
     learning_curve: tuple[float, ...] = ()
     budget_curve: bool = False
     keep_oof: bool = False  # return the trials' out-of-fold predictions (``_oof``) for ensemble selection
+    timeout: float | None = None  # seconds each model fit may take (the suite's ``timeout``)
 
     @property
     def key(self) -> str:
@@ -141,14 +143,21 @@ def record_header(job: Any) -> dict[str, Any]:
 
 
 def run_job(job: Job) -> dict[str, Any]:
-    """Tune, refit and score one job; always returns a record (``state`` ok or failed)."""
+    """Tune, refit and score one job; always returns a record.
+
+    ``state``: ``ok``; ``timeout`` when every tuning trial or the final refit overran
+    ``job.timeout``; otherwise ``failed``.  A non-ok record has ``error``, ``traceback`` and
+    ``error_kind`` (``model`` for an exception from the fit, ``timeout``).
+    """
     t0, c0 = time.perf_counter(), time.process_time()
     rec = record_header(job)
     try:
         rec.update(_fit_and_score(job))
         rec["state"] = "ok"
     except Exception as exc:  # failure is data
-        rec["state"] = "failed"
+        timed_out = isinstance(exc, FitTimeout) or (isinstance(exc, TuningFailed) and all(t.state == "timeout" for t in exc.trials))
+        rec["state"] = "timeout" if timed_out else "failed"
+        rec["error_kind"] = "timeout" if timed_out else "model"
         rec["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         rec["traceback"] = traceback.format_exc(limit=-8)
         if isinstance(exc, TuningFailed):
@@ -194,7 +203,7 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
         result = tune(
             job.candidate, schema, Xtr, ytr, job.fold.inner,
             metric=job.metric, trials=job.trials, seconds=job.seconds,
-            sampler=job.sampler, seed=job.seed, n_threads=job.n_threads, keep_oof=job.keep_oof,
+            sampler=job.sampler, seed=job.seed, n_threads=job.n_threads, keep_oof=job.keep_oof, timeout=job.timeout,
         )
         out["tune_seconds"] = time.perf_counter() - t
         out["trials"] = [r.to_dict() for r in result.trials]
@@ -206,7 +215,8 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
         out["n_fits"] = n_fits(out["trials"]) + 1
         est = build_estimator(job.candidate, schema, result.best_params, seed=job.seed, n_threads=job.n_threads)
         t = time.perf_counter()
-        est.fit(Xtr, ytr)
+        with fit_limit(job.timeout):
+            est.fit(Xtr, ytr)
         out["fit_seconds"] = time.perf_counter() - t
         out["n_base_fits"] = sum(int(tr.get("base_fits") or 0) for tr in out["trials"]) + count_base_fits(est)
         if job.keep_oof:
@@ -278,7 +288,8 @@ def _score_fit(job: Job, task, schema: Schema, params: dict[str, Any], rows, *, 
     X, y = task.X, task.y
     train = job.fold.train[rows]
     est = build_estimator(job.candidate, schema, params, seed=job.seed, n_threads=job.n_threads)
-    est.fit(X.iloc[train], y[train])
+    with fit_limit(job.timeout):
+        est.fit(X.iloc[train], y[train])
     test = score_all(schema.kind, y[job.fold.test], predict_output(est, X.iloc[job.fold.test], schema), schema.n_classes)
     on_train = score_all(schema.kind, y[train], predict_output(est, X.iloc[train], schema), schema.n_classes) if train_scores else {}
     return test, on_train, gpu_seconds(est)
@@ -308,6 +319,8 @@ def _learning_curve(job: Job, task, schema: Schema, params, test_scores, train_s
                 point["gpu_seconds"] = gpu
         except Exception as exc:  # a curve point that cannot be fitted is data, not a failed job
             point["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            if isinstance(exc, FitTimeout):
+                point["timeout"] = True
         point["seconds"] = time.perf_counter() - t
         points.append(point)
     return points
@@ -338,6 +351,8 @@ def _budget_curve(job: Job, task, schema: Schema, result, test_scores) -> tuple[
                 gpu += fit_gpu
             except Exception as exc:
                 cache[num] = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
+                if isinstance(exc, FitTimeout):
+                    cache[num]["timeout"] = True
             refits += 1
         points.append({"trials": b, "trial_number": num, **cache[num]})
     return points, refits, gpu

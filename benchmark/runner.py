@@ -225,6 +225,7 @@ def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan],
                         learning_curve=tuple(suite.learning_curve),
                         budget_curve=suite.budget_curve,
                         keep_oof=cand.name in keep_oof,
+                        timeout=suite.timeout,
                     )
                 )
     return jobs
@@ -282,18 +283,30 @@ def run_suite(
     progress: bool = True,
     report: bool = True,
     tasks: dict[str, Any] | None = None,
+    isolate: bool = False,
+    executor: str = "local",
 ) -> RunResult:
     """Run (or resume) a suite into a run directory; return where it landed.
 
     ``tasks`` passes already-loaded in-memory tasks (the library call); otherwise the suite's
-    task entries are loaded here and by each worker from their source.
+    task entries are loaded here and by each worker from their source.  ``isolate`` runs even
+    ``jobs=1`` in a worker process (``bench run`` does; so does any suite that sets ``timeout``
+    or ``retries``), so a crashing or hanging fit costs only its own job.  ``executor``:
+    ``local``, ``dask-local`` or a Dask scheduler address
+    (:func:`benchmark.dask_executor.parse_executor`); the manifest records it, but it is no
+    part of the resume check (results do not depend on it).
     """
+    from benchmark.dask_executor import check_reachable, describe, parse_executor
+
     t0 = time.perf_counter()
+    executor = parse_executor(executor)
+    check_reachable(executor)  # before anything is written
     in_memory = tasks is not None
     tasks = tasks if tasks is not None else load_tasks(suite)
     check_candidates(suite, tasks)
     plans = make_plans(suite, tasks)
     manifest = build_manifest(suite, tasks, plans)
+    manifest["executor"] = describe(executor, jobs)
     run_dir = _choose_run_dir(suite, out, resume)
     store = Store(run_dir)
     if store.exists():
@@ -311,13 +324,14 @@ def run_suite(
     n_total = len(all_jobs) + n_post
     n_done = len(all_jobs) - len(todo) + sum(1 for k in done if k.split("\x1f")[1] in {c.name for c in post_hoc_candidates(suite)})
     log.info("%s: %d jobs, %d already done, %d to run", run_dir, n_total, n_done, n_total - n_done)
-    n_failed = _execute(todo, store, jobs=jobs, tasks=tasks if in_memory else {}, progress=progress)
+    pool = {"retries": suite.retries, "isolate": isolate or suite.timeout is not None or suite.retries > 0, "executor": executor}
+    n_failed = _execute(todo, store, jobs=jobs, tasks=tasks if in_memory else {}, progress=progress, **pool)
     if n_post:
         from benchmark.posthoc import run_selection_job
 
         second = [j for j in expand_selection_jobs(suite, tasks, plans, store, in_memory=in_memory, n_threads=MODEL_THREADS) if j.key not in done]
         if second:
-            n_failed += _execute(second, store, jobs=jobs, tasks=tasks if in_memory else {}, progress=progress, fn=run_selection_job)
+            n_failed += _execute(second, store, jobs=jobs, tasks=tasks if in_memory else {}, progress=progress, fn=run_selection_job, **pool)
     from benchmark.results import export_run
 
     export_run(run_dir)
@@ -345,7 +359,7 @@ def _choose_run_dir(suite: Suite, out: str | Path | None, resume: bool) -> Path:
     return default_run_dir(suite)
 
 
-def _execute(todo: list, store: Store, *, jobs: int, tasks: dict[str, Any], progress: bool, fn=None) -> int:
+def _execute(todo: list, store: Store, *, jobs: int, tasks: dict[str, Any], progress: bool, fn=None, retries: int = 0, isolate: bool = False, executor: str = "local") -> int:
     """Run the jobs (through ``fn``, default :func:`benchmark.fitting.run_job`), appending each
     record as it arrives; return the number of failures.
 
@@ -358,9 +372,9 @@ def _execute(todo: list, store: Store, *, jobs: int, tasks: dict[str, Any], prog
     n_failed = 0
     failures: dict[str, int] = {}
     bar = _progress_bar(len(todo), enabled=progress)
-    executor = make_executor(jobs, tasks)
+    pool = make_executor(jobs, tasks, retries=retries, isolate=isolate, executor=executor)
     try:
-        for rec in executor.run(todo, fn or run_job):
+        for rec in pool.run(todo, fn or run_job):
             oof = rec.pop("_oof", None)
             if oof is not None:
                 save_oof(store.root, rec, oof)
@@ -373,10 +387,10 @@ def _execute(todo: list, store: Store, *, jobs: int, tasks: dict[str, Any], prog
             bar.update(1)
     except KeyboardInterrupt:
         bar.close()
-        executor.close(cancel=True)
+        pool.close(cancel=True)
         raise
     bar.close()
-    executor.close()
+    pool.close()
     if failures:
         summary = ", ".join(f"{c}: {n}" for c, n in sorted(failures.items()))
         log.warning("%d job(s) failed (%s); see the report's failures or records.jsonl", n_failed, summary)

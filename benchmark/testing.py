@@ -1,6 +1,13 @@
-"""Test helpers shipped with the package: tiny generated tasks for tests and examples."""
+"""Test helpers shipped with the package: tiny generated tasks, and a faulty estimator.
+
+:class:`FaultyEstimator` raises, sleeps, hangs or kills its process on request; it is registered
+as the candidate base ``fault`` (a test double, left out of ``bench list candidates``) so a
+suite can say ``{name: crashy, base: fault, params: {mode: segfault}}``.
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
@@ -25,3 +32,124 @@ def random_labels(n: int = 300, seed: int = 0, *, kind: str = "binary") -> tuple
         return X, rng.normal(size=n)
     k = 2 if kind == "binary" else 3
     return X, rng.integers(0, k, n)
+
+
+# ---------------------------------------------------------------------------------------------
+# A faulty estimator, to test time limits, crash isolation and retries.
+
+FAULT_MODES = ("ok", "raise", "sleep", "hang", "exit", "kill", "segfault")
+
+
+class FaultyEstimator:
+    """A scikit-learn compatible estimator that misbehaves in ``fit`` on request.
+
+    ``mode``: ``ok`` (fits at once), ``raise`` (a ``RuntimeError`` from the model), ``sleep``
+    (a Python-level wait of ``seconds``, in short steps, then fits: stoppable by the soft time
+    limit), ``hang`` (``seconds`` inside one blocking C call — libc ``sleep`` through ctypes — that
+    Python's asynchronous exceptions cannot interrupt: only the hard limit stops it), ``exit``
+    (``os._exit(13)``), ``kill`` (SIGKILL to its own process), ``segfault`` (reads address 0).
+
+    Which fits misbehave: all of them, unless ``once`` names a marker file — then only the first
+    fit that finds the file absent (it creates it, atomically, across processes), so a retried
+    job succeeds — and unless ``only_without_row`` is set — then only fits whose training rows
+    lack the row with that index label (the fits of the one outer fold that tests that row).
+
+    Predictions carry no signal: class frequencies (classification) or the mean (regression).
+    ``kind``: ``classification`` or ``regression`` (the registry's factory sets it).
+    """
+
+    def __init__(self, mode: str = "ok", seconds: float = 30.0, once: str | None = None,
+                 only_without_row: int | None = None, kind: str = "classification") -> None:
+        self.mode = mode
+        self.seconds = seconds
+        self.once = once
+        self.only_without_row = only_without_row
+        self.kind = kind
+
+    # scikit-learn protocol (clone, get_params/set_params) without inheriting its machinery
+    def get_params(self, deep: bool = True) -> dict[str, object]:
+        return {k: getattr(self, k) for k in ("mode", "seconds", "once", "only_without_row", "kind")}
+
+    def set_params(self, **params: object) -> FaultyEstimator:
+        for k, v in params.items():
+            setattr(self, k, v)
+        return self
+
+    @property
+    def _estimator_type(self) -> str:
+        return "regressor" if self.kind == "regression" else "classifier"
+
+    def _should_fault(self, X: pd.DataFrame) -> bool:
+        if self.only_without_row is not None and self.only_without_row in set(getattr(X, "index", [])):
+            return False
+        if self.once is not None:
+            import os
+
+            try:
+                os.close(os.open(self.once, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return False
+        return True
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> FaultyEstimator:
+        """Misbehave as ``mode`` says (when the triggers allow), then learn the class frequencies or mean."""
+        if self.mode not in FAULT_MODES:
+            raise ValueError(f"mode must be one of {', '.join(FAULT_MODES)}, got {self.mode!r}")
+        if self.mode != "ok" and self._should_fault(X):
+            _fault(self.mode, float(self.seconds))
+        y = np.asarray(y)
+        if self.kind == "regression":
+            self.mean_ = float(np.mean(y))
+        else:
+            self.classes_, counts = np.unique(y, return_counts=True)
+            self.prior_ = counts / counts.sum()
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return np.tile(self.prior_, (len(X), 1))
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        if self.kind == "regression":
+            return np.full(len(X), self.mean_)
+        return np.full(len(X), self.classes_[int(np.argmax(self.prior_))])
+
+
+def _fault(mode: str, seconds: float) -> None:
+    import ctypes
+    import os
+    import signal
+    import time
+
+    if mode == "raise":
+        raise RuntimeError("FaultyEstimator: asked to raise")
+    if mode == "sleep":
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            time.sleep(min(0.02, max(0.0, end - time.monotonic())))
+    elif mode == "hang":
+        ctypes.CDLL(None).sleep(ctypes.c_uint(max(1, int(math.ceil(seconds)))))
+    elif mode == "exit":
+        os._exit(13)
+    elif mode == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif mode == "segfault":
+        ctypes.string_at(0)
+
+
+def _make_fault(schema, params: dict, *, seed: int, n_threads: int = 1) -> FaultyEstimator:
+    return FaultyEstimator(kind="regression" if schema.kind == "regression" else "classification", **params)
+
+
+def _fault_specs() -> list:
+    from benchmark.candidates.base import CandidateSpec
+
+    return [CandidateSpec(
+        name="fault", family="test double", factory=_make_fault, spaces={"classification": {}, "regression": {}},  # a suite may add a space
+        description="test double: an estimator that raises, sleeps, hangs or kills its process on request (mode=...)",
+    )]
+
+
+def __getattr__(name: str):  # the registry reads SPECS; built on first use so importing this module stays light
+    if name == "SPECS":
+        return _fault_specs()
+    raise AttributeError(name)

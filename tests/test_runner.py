@@ -122,8 +122,8 @@ def test_resume_after_interruption_repeats_nothing_and_matches_uninterrupted(tmp
         def __init__(self, inner, n):
             self.inner, self.n = inner, n
 
-        def run(self, jobs):
-            for i, rec in enumerate(self.inner.run(jobs)):
+        def run(self, jobs, *fn):
+            for i, rec in enumerate(self.inner.run(jobs, *fn)):
                 yield rec
                 if i + 1 == self.n:
                     raise KeyboardInterrupt
@@ -131,7 +131,7 @@ def test_resume_after_interruption_repeats_nothing_and_matches_uninterrupted(tmp
         def close(self, **kw):
             self.inner.close()
 
-    monkeypatch.setattr(runner_mod, "make_executor", lambda jobs, tasks: StopAfter(real_make(jobs, tasks), 5))
+    monkeypatch.setattr(runner_mod, "make_executor", lambda jobs, tasks, **kw: StopAfter(real_make(jobs, tasks, **kw), 5))
     with pytest.raises(KeyboardInterrupt):
         run_suite(suite, out=tmp_path / "part", progress=False, report=False)
     first = (tmp_path / "part" / "records.jsonl").read_bytes()

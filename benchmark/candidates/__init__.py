@@ -25,6 +25,7 @@ _FAMILY_MODULES = (
     "benchmark.candidates.boosting",
     "benchmark.candidates.neural",
     "benchmark.candidates.ensembles",
+    "benchmark.testing",  # the test double ``fault`` (hidden from `bench list candidates`)
 )
 _REGISTRY: dict[str, CandidateSpec] = {}
 _LOADED = False
