@@ -117,6 +117,7 @@ def compare(
     progress: bool = False,
     learning_curve: Any = True,
     budget_curve: bool = True,
+    executor: str = "local",
 ) -> CompareResult:
     """Compare candidates on ``X, y`` with nested CV and the same tuning budget for each.
 
@@ -125,6 +126,8 @@ def compare(
     classification, RMSE for regression); every applicable metric is recorded. ``out`` keeps
     the run directory there (default: a new temporary directory). ``learning_curve`` (fractions,
     or False) and ``budget_curve`` switch off the extra refits the report's curves need.
+    ``executor``: ``local`` (default), ``dask-local`` (a Dask LocalCluster of ``jobs`` worker
+    processes) or a Dask scheduler address ``tcp://HOST:PORT`` (see docs/cluster.md).
     """
     from benchmark.datasets import from_frame
     from benchmark.runner import run_suite
@@ -143,5 +146,11 @@ def compare(
     if not suite.metric_for(task.kind):
         raise InputError(f"metric '{metric}' does not apply to a {task.kind} target", where="compare(metric)")
     run_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="bench-compare-"))
-    res = run_suite(suite, out=run_dir, jobs=jobs, progress=progress, tasks={name: task}, report=True)
+    try:
+        from benchmark.dask_executor import parse_executor
+
+        executor = parse_executor(executor)
+    except InputError as err:
+        raise InputError(err.detail, where="compare(executor)") from None
+    res = run_suite(suite, out=run_dir, jobs=jobs, progress=progress, tasks={name: task}, report=True, executor=executor)
     return CompareResult(run_dir=res.run_dir, metric=suite.metric_for(task.kind), table=res.table())

@@ -53,10 +53,11 @@ class ExecutorLost(BenchmarkError):
 
 
 def parse_executor(text: str) -> str:
-    """Normalise an ``--executor`` value: ``local``, ``dask-local`` or ``tcp://HOST:PORT``.
+    """Check an ``--executor`` value: ``local``, ``dask-local`` or ``SCHEME://HOST:PORT``.
 
-    ``dask://HOST:PORT`` is accepted as another spelling of ``tcp://HOST:PORT``; ``tls://`` is
-    kept. Raises :class:`InputError` (``where="--executor"``) naming the accepted forms.
+    Schemes: ``dask://`` (another spelling of ``tcp://``, kept as written so messages quote the
+    user), ``tcp://``, ``tls://``. Raises :class:`InputError` (``where="--executor"``) naming
+    the accepted forms.
     """
     value = str(text).strip()
     if value in ("local", "dask-local"):
@@ -67,8 +68,7 @@ def parse_executor(text: str) -> str:
     port = int(m["port"])
     if not 1 <= port <= 65535:
         raise InputError(f"{text!r}: port {port} is out of range 1..65535", where="--executor")
-    scheme = "tcp" if m["scheme"] == "dask" else m["scheme"]
-    return f"{scheme}://{m['host']}:{port}"
+    return f"{m['scheme']}://{m['host']}:{port}"
 
 
 def executor_arg(text: str) -> str:
@@ -81,9 +81,32 @@ def executor_arg(text: str) -> str:
         raise argparse.ArgumentTypeError(err.detail) from None
 
 
-def is_dask(executor: str) -> bool:
-    """Whether a normalised executor value names a Dask executor."""
-    return executor != "local"
+def scheduler_address(executor: str) -> str:
+    """The address Dask connects to: ``dask://`` becomes ``tcp://``."""
+    return "tcp://" + executor[len("dask://"):] if executor.startswith("dask://") else executor
+
+
+def check_reachable(executor: str, *, timeout: float = 5.0) -> None:
+    """Fail early, before a run directory is written, when a scheduler address does not answer.
+
+    A plain TCP connection attempt (no Dask import); ``local`` and ``dask-local`` pass.
+    """
+    if executor in ("local", "dask-local"):
+        return
+    import socket
+
+    m = _ADDRESS.match(executor)
+    if m is None:
+        raise InputError(f"{executor!r} is not an executor; use local, dask-local or dask://HOST:PORT", where="--executor")
+    host = m["host"].strip("[]")
+    try:
+        socket.create_connection((host, int(m["port"])), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise InputError(
+            f"cannot connect to a Dask scheduler at {host}:{m['port']} ({reason}); start the cluster first and check HOST:PORT (see docs/cluster.md)",
+            where=f"--executor {executor}",
+        ) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -188,14 +211,14 @@ class DaskExecutor:
             with dask.config.set({"distributed.scheduler.allowed-failures": retries, "distributed.admin.system-monitor.gil.enabled": False}):
                 self.cluster = LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                    dashboard_address=None, silence_logs=quiet, env=dict.fromkeys(_THREAD_VARS, "1"),
+                    dashboard_address="127.0.0.1:0", silence_logs=quiet, env=dict.fromkeys(_THREAD_VARS, "1"),
                 )
             self.client = Client(self.cluster, set_as_default=False)
             log.info("Dask LocalCluster: %d worker processes at %s", workers, self.cluster.scheduler_address)
         else:
             timeout = connect_timeout if connect_timeout is not None else dask.config.get("distributed.comm.timeouts.connect")
             try:
-                self.client = Client(executor, timeout=timeout, set_as_default=False)
+                self.client = Client(scheduler_address(executor), timeout=timeout, set_as_default=False)
             except (OSError, TimeoutError) as exc:
                 _restore_logs(self._log_levels)
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
