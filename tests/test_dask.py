@@ -256,3 +256,33 @@ def test_cancel_shuts_a_local_cluster_down_while_a_job_runs(suite_path):
     assert time.perf_counter() - t < 20, "close(cancel=True) must not wait for the running 60-second fits"
     time.sleep(0.5)
     assert not [p for p in worker_pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+
+
+def test_workers_with_other_library_versions_are_refused(cluster, suite_path, monkeypatch):
+    from importlib import metadata
+
+    from benchmark import provenance
+    from benchmark.dask_executor import DaskExecutor
+    from benchmark.errors import InputError
+    from benchmark.runner import expand_jobs, load_tasks, make_plans
+
+    cl, _ = cluster
+    real = metadata.version("scikit-learn")
+    # at connect time: the driver (this process) pretends to have another scikit-learn than the workers
+    original = provenance.versions
+    monkeypatch.setattr(provenance, "versions", lambda: {**original(), "scikit-learn": "0.0.1"})
+    with pytest.raises(InputError, match=rf"worker tcp://127\.0\.0\.1:\d+ has other library versions than this machine: scikit-learn {real} \(driver 0\.0\.1\)"):
+        DaskExecutor(cl.scheduler_address)
+    monkeypatch.undo()
+    # a worker that passed the connect-time check (or joined later) is checked again before its first job
+    suite = load_suite(suite_path)
+    tasks = load_tasks(suite)
+    job = expand_jobs(suite, tasks, make_plans(suite, tasks), in_memory=False, n_threads=1)[0]
+    ex = DaskExecutor(cl.scheduler_address)
+    try:
+        ex._versions = {**ex._versions, "numpy": "0.0.2"}
+        (rec,) = list(ex.run([job]))
+    finally:
+        ex.close()
+    assert rec["state"] == "failed" and rec["error_kind"] == "infrastructure" and rec["key"] == job.key
+    assert f"numpy {metadata.version('numpy')} (driver 0.0.2)" in rec["error"] and "worker tcp://127.0.0.1:" in rec["error"]
