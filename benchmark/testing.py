@@ -51,24 +51,26 @@ class FaultyEstimator:
 
     Which fits misbehave: all of them, unless ``once`` names a marker file — then only the first
     fit that finds the file absent (it creates it, atomically, across processes), so a retried
-    job succeeds — and unless ``only_without_row`` is set — then only fits whose training rows
-    lack the row with that index label (the fits of the one outer fold that tests that row).
+    job succeeds — and only fits on ``min_rows`` to ``max_rows`` training rows (e.g. ``min_rows``
+    above the inner-fold size: only the final refit; ``max_rows`` below it: only small
+    learning-curve refits).
 
     Predictions carry no signal: class frequencies (classification) or the mean (regression).
     ``kind``: ``classification`` or ``regression`` (the registry's factory sets it).
     """
 
     def __init__(self, mode: str = "ok", seconds: float = 30.0, once: str | None = None,
-                 only_without_row: int | None = None, kind: str = "classification") -> None:
+                 min_rows: int = 0, max_rows: int | None = None, kind: str = "classification") -> None:
         self.mode = mode
         self.seconds = seconds
         self.once = once
-        self.only_without_row = only_without_row
+        self.min_rows = min_rows
+        self.max_rows = max_rows
         self.kind = kind
 
     # scikit-learn protocol (clone, get_params/set_params) without inheriting its machinery
     def get_params(self, deep: bool = True) -> dict[str, object]:
-        return {k: getattr(self, k) for k in ("mode", "seconds", "once", "only_without_row", "kind")}
+        return {k: getattr(self, k) for k in ("mode", "seconds", "once", "min_rows", "max_rows", "kind")}
 
     def set_params(self, **params: object) -> FaultyEstimator:
         for k, v in params.items():
@@ -80,7 +82,7 @@ class FaultyEstimator:
         return "regressor" if self.kind == "regression" else "classifier"
 
     def _should_fault(self, X: pd.DataFrame) -> bool:
-        if self.only_without_row is not None and self.only_without_row in set(getattr(X, "index", [])):
+        if len(X) < self.min_rows or (self.max_rows is not None and len(X) > self.max_rows):
             return False
         if self.once is not None:
             import os
