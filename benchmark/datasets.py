@@ -192,6 +192,14 @@ _REGISTRY: tuple[DatasetInfo, ...] = (
     _rd("wage", "ISLR/Wage", "regression", "wage",
         "Mid-Atlantic wages (ISLR): 3,000 rows, 8 features (6 categorical), regression; logwage (leak) and the constant region are dropped.",
         drop=("logwage", "region")),
+    # large: for suites/large.yaml (scaling, memory); full size is 254,654 rows
+    _rd("fertility", "AER/Fertility", "binary", "morekids",
+        "US census 1980 mothers of two or more (AER Fertility, Angrist & Evans 1998): 254,654 rows, 7 features "
+        "(5 categorical: sex of the first two children, race), binary, 38% had a third child (positive). "
+        "morekids is the target because it is the study's outcome of the children's sexes (a same-sex pair "
+        "raises it): a real, weak signal (AUC ~0.6), so candidates differ only slightly and the task tests "
+        "scaling and paired tests more than modelling; 'work' (weeks worked) stays a feature.",
+        positive="yes"),
 )
 
 DATASETS: dict[str, DatasetInfo] = {info.name: info for info in _REGISTRY}

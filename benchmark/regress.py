@@ -148,11 +148,16 @@ def _finite(x: Any) -> float | None:
 def snapshot_from_run(run_dir: str | Path) -> Snapshot:
     """Read a run directory (``manifest.json`` + ``records.jsonl``) into a :class:`Snapshot`."""
     from benchmark.results import ResultTable
-    from benchmark.store import Store
+    from benchmark.store import Store, mixed_records
 
     store = Store(run_dir)
     manifest = store.read_manifest()
-    table = ResultTable.from_records(list(store.records()), manifest)
+    records = list(store.records())
+    mixed = mixed_records(manifest, records)
+    if mixed:
+        raise IncompatibleRunError(f"{store.records_path}: records from different data or splits are mixed: " + "; ".join(mixed)
+                                   + " (remove those lines or rerun into a new folder)")
+    table = ResultTable.from_records(records, manifest)
     if table.df.empty:
         raise InputError(f"{run_dir}: no completed jobs in records.jsonl; run the suite first (bench run SUITE --out {run_dir})")
     score_cols = [c for c in table.df.columns if c.startswith("test_")]

@@ -115,7 +115,7 @@ def check_compatible(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """What differs between two manifests in ways that change results (empty list: compatible)."""
     diffs: list[str] = []
     if old.get("suite_hash") != new.get("suite_hash"):
-        diffs.extend(_suite_diffs(old.get("suite", {}), new.get("suite", {})) or ["the suite changed"])
+        diffs.extend(_suite_diffs(_plain(old.get("suite", {})), _plain(new.get("suite", {}))) or ["the suite changed"])
     old_tasks, new_tasks = old.get("tasks", {}), new.get("tasks", {})
     for name in sorted(set(old_tasks) | set(new_tasks)):
         a, b = old_tasks.get(name), new_tasks.get(name)
@@ -131,12 +131,84 @@ def check_compatible(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return diffs
 
 
-def _suite_diffs(a: dict[str, Any], b: dict[str, Any], prefix: str = "suite") -> list[str]:
+def _suite_diffs(a: Any, b: Any, prefix: str = "suite") -> list[str]:
+    """Each differing leaf as ``path: old → new``, e.g. ``suite.candidates[linear].spaces.classification.C.high: 100 → 10``.
+
+    Mappings are compared key by key, lists of named entries (tasks, candidates) by name, other
+    values as a whole. ``description`` is ignored: it changes no result.
+    """
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in sorted(set(a) | set(b), key=str):
+            if key != "description" and a.get(key) != b.get(key):
+                out.extend(_suite_diffs(a.get(key), b.get(key), f"{prefix}.{key}"))
+        return out
+    if _named_list(a) and _named_list(b):
+        old, new = {e["name"]: e for e in a}, {e["name"]: e for e in b}
+        out = [f"{prefix}: '{n}' removed" for n in old if n not in new]
+        out += [f"{prefix}: '{n}' added" for n in new if n not in old]
+        for n in (n for n in old if n in new and old[n] != new[n]):
+            out.extend(_suite_diffs(old[n], new[n], f"{prefix}[{n}]"))
+        if not out and [e["name"] for e in a] != [e["name"] for e in b]:
+            out.append(f"{prefix}: order {[e['name'] for e in a]} → {[e['name'] for e in b]}")
+        return out
+    return [f"{prefix}: {_short_json(a)} → {_short_json(b)}"]
+
+
+def _plain(value: Any) -> Any:
+    """As stored in JSON (tuples become lists), so a fresh manifest compares equal to a stored one."""
+    return json.loads(json.dumps(jsonable(value), sort_keys=True))
+
+
+def _named_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in value) and len({e["name"] for e in value}) == len(value)
+
+
+def _short_json(value: Any, limit: int = 80) -> str:
+    text = json.dumps(jsonable(value), sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def mixed_records(manifest: dict[str, Any], records: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> list[str]:
+    """Job records whose data or split hash is not the manifest's for their task (e.g. appended from another run).
+
+    Returns one line per kind of mismatch (task and field, how many records, manifest → record
+    hash, the first line number); empty when every record belongs to this run.
+    """
+    tasks = manifest.get("tasks") or {}
+    found: dict[tuple[str, str, str], list[int]] = {}
+    for lineno, rec in enumerate(records, 1):
+        if rec.get("type") != "job":
+            continue
+        name = str(rec.get("task"))
+        if name not in tasks:
+            found.setdefault((name, "task", ""), []).append(lineno)
+            continue
+        for field in ("data_hash", "split_hash"):
+            if rec.get(field) != tasks[name].get(field):
+                found.setdefault((name, field, str(rec.get(field))), []).append(lineno)
     out = []
-    for key in sorted(set(a) | set(b)):
-        if a.get(key) != b.get(key):
-            out.append(f"{prefix}.{key}: {json.dumps(jsonable(a.get(key)))[:80]} → {json.dumps(jsonable(b.get(key)))[:80]}")
+    for (name, field, theirs), lines in found.items():
+        if field == "task":
+            out.append(f"{len(lines)} record(s) of task '{name}', which this run's manifest does not have (first: record {lines[0]})")
+        else:
+            ours = str(tasks[name].get(field))
+            out.append(f"task '{name}': {len(lines)} record(s) with {field.replace('_', ' ')} {theirs[:12]}, "
+                       f"the manifest says {ours[:12]} (first: record {lines[0]})")
     return out
+
+
+def require_unmixed(root: str | Path, *, force: bool = False) -> None:
+    """Refuse (IncompatibleRunError) a run directory whose records mix data or splits; ``force`` only logs it."""
+    store = Store(root)
+    problems = mixed_records(store.read_manifest(), list(store.records()))
+    if problems and not force:
+        raise IncompatibleRunError(
+            f"{store.records_path}: records from different data or splits are mixed: " + "; ".join(problems)
+            + " (remove those lines or rerun into a new folder; --force reports anyway)"
+        )
+    if problems:
+        log.warning("reporting a run with mixed records (--force): %s", "; ".join(problems))
 
 
 def require_compatible(old: dict[str, Any], new: dict[str, Any], *, force: bool, where: str) -> None:
