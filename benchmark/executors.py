@@ -164,6 +164,7 @@ class ProcessExecutor:
             self._start_failures = 0
             return None
         seq = msg[1]
+        began = w.started
         w.seq, w.started = None, None
         if seq not in inflight:  # a result from an abandoned earlier run()
             return None
@@ -173,17 +174,17 @@ class ProcessExecutor:
             if attempt > 1:
                 rec["attempts"] = attempt
             return rec
-        return self._lost(job, attempt, queue, error=f"worker could not run the job: {msg[2]}", kind="infrastructure", pid=w.proc.pid, trace=msg[3])
+        return self._lost(job, attempt, queue, error=f"worker could not run the job: {msg[2]}", kind="infrastructure", pid=w.proc.pid, trace=msg[3], started=began)
 
     def _on_death(self, w: _Worker, inflight: dict[int, tuple[Any, int]], queue: deque) -> dict[str, Any] | None:
         w.proc.join(5)
-        seq, pid, code = w.seq, w.proc.pid, w.proc.exitcode
+        seq, pid, code, began = w.seq, w.proc.pid, w.proc.exitcode, w.started
         self._replace(w)
         if seq is None or seq not in inflight:
             return None
         job, attempt = inflight.pop(seq)
         log.warning("worker %s died (%s) running %s", pid, _death(code), job.key.replace("\x1f", " / "))
-        return self._lost(job, attempt, queue, error=f"worker process died: {_death(code)}", kind="crash", pid=pid, exit_code=code)
+        return self._lost(job, attempt, queue, error=f"worker process died: {_death(code)}", kind="crash", pid=pid, exit_code=code, started=began)
 
     def _overdue(self, w: _Worker) -> bool:
         start, limit, _ = read_clock(w.clock)
@@ -198,7 +199,7 @@ class ProcessExecutor:
         if w.conn.poll():  # it finished just now: take its result instead
             return None
         start, limit, trial = read_clock(w.clock)
-        seq, pid = w.seq, w.proc.pid
+        seq, pid, began = w.seq, w.proc.pid, w.started
         ran = time.monotonic() - (start or time.monotonic())
         self._replace(w)
         if seq not in inflight:
@@ -206,8 +207,8 @@ class ProcessExecutor:
         job, attempt = inflight.pop(seq)
         where = f" in trial {trial}" if trial is not None else ""
         log.warning("killed worker %s: a fit of %s ran %.1f s%s (limit %g s)", pid, job.key.replace("\x1f", " / "), ran, where, limit)
-        rec = lost_record(job, state="timeout", kind="timeout", pid=pid,
-                          error=f"FitTimeout: a fit ran {ran:.1f} s{where}, past the time limit of {limit:g} s, and did not stop; worker process killed")
+        rec = lost_record(job, state="timeout", kind="timeout", pid=pid, started=began,
+                          error=f"FitTimeout: a fit overran the time limit of {limit:g} s and did not stop; worker process killed")
         if trial is not None:
             rec["timeout_trial"] = trial
         if attempt > 1:
@@ -215,13 +216,13 @@ class ProcessExecutor:
         return rec
 
     def _lost(self, job: Any, attempt: int, queue: deque, *, error: str, kind: str, pid: int | None,
-              exit_code: int | None = None, trace: str = "") -> dict[str, Any] | None:
+              exit_code: int | None = None, trace: str = "", started: float | None = None) -> dict[str, Any] | None:
         """Re-queue a job lost to a crash or the infrastructure, or build its failed record."""
         if attempt <= self.retries:
             log.warning("%s: %s; retrying (attempt %d of %d)", job.key.replace("\x1f", " / "), error, attempt + 1, self.retries + 1)
             queue.appendleft((job, attempt + 1))
             return None
-        rec = lost_record(job, state="failed", kind=kind, pid=pid, error=error, trace=trace)
+        rec = lost_record(job, state="failed", kind=kind, pid=pid, error=error, trace=trace, started=started)
         if exit_code is not None:
             rec["exit_code"] = exit_code
         if attempt > 1:
@@ -268,12 +269,17 @@ class _Worker:
             return None
 
 
-def lost_record(job: Any, *, state: str, kind: str, error: str, pid: int | None, trace: str = "") -> dict[str, Any]:
-    """The record of a job whose worker could not return one (it died, hung or broke)."""
+def lost_record(job: Any, *, state: str, kind: str, error: str, pid: int | None, trace: str = "", started: float | None = None) -> dict[str, Any]:
+    """The record of a job whose worker could not return one (it died, hung or broke).
+
+    ``started``: ``time.monotonic()`` when the job was handed to the worker (gives ``total_seconds``).
+    """
     from benchmark.fitting import record_header
 
     rec = record_header(job)
     rec.update(pid=pid, state=state, error=error, error_kind=kind, traceback=trace)
+    if started is not None:
+        rec["total_seconds"] = time.monotonic() - started
     return rec
 
 

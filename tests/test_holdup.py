@@ -65,7 +65,7 @@ def fault_run(tmp_path_factory):
     suite = _suite(cands, timeout=TIMEOUT, learning_curve=[0.2, 1.0])
     t0 = time.perf_counter()
     run_suite(suite, out=tmp / "run", jobs=2, progress=False, report=False)
-    return _by_candidate(_records(tmp / "run")), time.perf_counter() - t0
+    return _by_candidate(_records(tmp / "run")), time.perf_counter() - t0, tmp / "run"
 
 
 def test_fit_limit_stops_a_python_loop_in_main_and_other_threads():
@@ -109,7 +109,7 @@ def test_faulty_estimator_is_a_clonable_sklearn_estimator(tmp_path):
 
 
 def test_soft_timeout_marks_the_trial_and_tuning_goes_on(fault_run):
-    recs, _ = fault_run
+    recs, _, _ = fault_run
     for r in recs["slow_trial"]:
         assert r["state"] == "ok"
         assert [t["state"] for t in r["trials"]] == ["ok", "timeout"]
@@ -120,7 +120,7 @@ def test_soft_timeout_marks_the_trial_and_tuning_goes_on(fault_run):
 
 
 def test_refit_timeout_makes_the_job_timeout_and_curve_timeouts_stay_points(fault_run):
-    recs, _ = fault_run
+    recs, _, _ = fault_run
     for r in recs["slow_refit"]:
         assert (r["state"], r["error_kind"]) == ("timeout", "timeout")
         assert r["error"].startswith("FitTimeout") and "time limit of 1 s" in r["error"]
@@ -132,7 +132,7 @@ def test_refit_timeout_makes_the_job_timeout_and_curve_timeouts_stay_points(faul
 
 
 def test_hard_timeout_kills_the_worker_and_the_run_goes_on(fault_run):
-    recs, seconds = fault_run
+    recs, seconds, _ = fault_run
     fine, hung = sorted(recs["hang"], key=lambda r: r["state"])  # "ok" < "timeout"
     assert (hung["state"], hung["error_kind"], hung["timeout_trial"]) == ("timeout", "timeout", 0)
     assert "worker process killed" in hung["error"]
@@ -144,13 +144,23 @@ def test_hard_timeout_kills_the_worker_and_the_run_goes_on(fault_run):
 
 @pytest.mark.parametrize("cand, text", [("segv", "signal SIGSEGV (exit code -11)"), ("exits", "exit code 13"), ("killed", "signal SIGKILL (exit code -9")])
 def test_a_dying_worker_fails_only_its_job(fault_run, cand, text):
-    recs, _ = fault_run
+    recs, _, _ = fault_run
     crashed, fine = sorted(recs[cand], key=lambda r: r["state"])  # retries: 0, so the crash is recorded
     assert (crashed["state"], crashed["error_kind"]) == ("failed", "crash")
     assert crashed["error"].startswith("worker process died: " + text)
     assert "attempts" not in crashed and fine["state"] == "ok"
     # model errors are told apart from crashes
     assert {(r["state"], r["error_kind"]) for r in recs["boom"]} == {("failed", "model")}
+
+
+def test_the_report_tags_failures_with_their_kind(fault_run):
+    from benchmark.report import write_report
+
+    *_, run_dir = fault_run
+    page = write_report(run_dir).read_text(encoding="utf-8")
+    for tag in ("[crash] worker process died: signal SIGSEGV", "[timeout] FitTimeout: a fit overran the time limit of 1 s",
+                "[model] TuningFailed", "learning curve (timed out)"):
+        assert tag in page
 
 
 def test_retries_resubmit_crashes_but_not_model_errors(tmp_path):

@@ -479,7 +479,47 @@ def _post_hoc_note(a: Analysis, post_hoc: set[str]) -> str:
             f"{len(lib)} candidates' budgets together, so it is not an equal-budget rival: read it as what an ensemble of the tuned "
             f"models buys. It beat its best single member on the validation predictions in {len(gain)} of {len(ens)} folds "
             "(never worse, by construction).")
-    return '<ul class="verdict">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>" if items else ""
+    if not items:
+        return ""
+    return '<ul class="verdict">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>" + _post_hoc_table(a, post_hoc)
+
+
+def _post_hoc_table(a: Analysis, post_hoc: set[str]) -> str:
+    """Per task: the ensemble's mean outer-test score next to the best single candidate's, and
+    the candidates the selection weighted most (mean weight over folds)."""
+    rows = []
+    for c in sorted(post_hoc):
+        for task in a.tasks:
+            metric = a.manifest.get("tasks", {}).get(task, {}).get("metric")
+            col = f"test_{metric}"
+            if metric not in METRICS:
+                continue
+            by_cand: dict[str, list[float]] = {}
+            for j in a.jobs:
+                if j.get("task") == task and j.get("state") == "ok" and finite(j.get(col)):
+                    by_cand.setdefault(j["candidate"], []).append(float(j[col]))
+            if c not in by_cand:
+                continue
+            singles = {k: float(np.mean(v)) for k, v in by_cand.items() if k not in post_hoc}
+            if not singles:
+                continue
+            sign = 1.0 if METRICS[metric].greater_is_better else -1.0
+            best = max(singles, key=lambda k: sign * singles[k])
+            ens = float(np.mean(by_cand[c]))
+            weights: dict[str, float] = {}
+            folds = [j["ensemble"] for j in a.jobs if j.get("candidate") == c and j.get("task") == task and j.get("ensemble")]
+            for e in folds:
+                for m in e.get("members", []):
+                    weights[m["candidate"]] = weights.get(m["candidate"], 0.0) + float(m["weight"]) / len(folds)
+            top = ", ".join(f"{esc(k)} {w:.2f}" for k, w in sorted(weights.items(), key=lambda kv: -kv[1])[:4])
+            gain = sign * (ens - singles[best])
+            rows.append([esc(c), esc(task), esc(metric), num(ens), {"text": f"{esc(best)} {fmt(singles[best])}", "sort": repr(singles[best])},
+                         num(gain, cls="good" if gain > 0 else "fail" if gain < 0 else ""), {"text": top, "sort": top}])
+    if not rows:
+        return ""
+    header = ["ensemble", "task", "metric", ("ensemble", "mean outer-test score"), ("best single", "the best other candidate by mean outer-test score, picked with hindsight on the test folds, which favours it"),
+              ("gain", "ensemble minus best single, oriented so that positive is better"), ("weights", "mean selection weight per candidate over the folds")]
+    return "<h3>What the ensemble of the tuned models buys</h3>" + table(header, rows, sortable=True, cls="posthoc")
 
 
 def _fits(j: Mapping[str, Any]) -> int:
@@ -530,7 +570,8 @@ def failures(a: Analysis, styles: Styles) -> str:
     if failed:
         groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for r in failed:
-            groups.setdefault((str(r.get("candidate")), str(r.get("error", ""))), []).append(r)
+            kind = f"[{r['error_kind']}] " if r.get("error_kind") else ""  # model | timeout | crash | infrastructure
+            groups.setdefault((str(r.get("candidate")), kind + str(r.get("error", ""))), []).append(r)
         items = []
         for (cand, error), rs in list(groups.items())[:100]:
             where = ", ".join(f"{esc(r.get('task'))} fold {esc(r.get('fold'))}" for r in rs[:30]) + (f" and {len(rs) - 30} more" if len(rs) > 30 else "")
@@ -538,7 +579,9 @@ def failures(a: Analysis, styles: Styles) -> str:
                          f"<span class=\"err\">{esc(error)}</span></summary><p class=\"where\">Where: {where}</p>"
                          f"<pre>{esc(rs[0].get('traceback', ''))}</pre></details>")
         more = f"<p>… and {len(groups) - 100} more kinds of failure in records.jsonl.</p>" if len(groups) > 100 else ""
-        out.append(f"<h3>Failed jobs ({len(failed)})</h3><p class=\"note\">Grouped by candidate and error; open one for where it happened and the traceback of the first.</p>"
+        out.append(f"<h3>Failed jobs ({len(failed)})</h3><p class=\"note\">Grouped by candidate and error; open one for where it happened and the traceback of the first. "
+                   "The tag says why: [model] the fit raised, [timeout] a fit overran the suite's timeout, [crash] the worker process died, "
+                   "[infrastructure] the worker could not run the job or send its record.</p>"
                    + "".join(items) + more)
     else:
         out.append("<p>No job failed.</p>")
@@ -555,7 +598,7 @@ def failures(a: Analysis, styles: Styles) -> str:
     for r in a.jobs:
         for p in r.get("learning_curve") or []:
             if p.get("error") or p.get("skipped"):
-                kind = "learning curve (fit failed)" if p.get("error") else "learning curve (too few rows, skipped)"
+                kind = ("learning curve (timed out)" if p.get("timeout") else "learning curve (fit failed)") if p.get("error") else "learning curve (too few rows, skipped)"
                 curve_fail.setdefault((r["candidate"], kind), []).append(f"{100 * p['fraction']:g} %: {p.get('error') or p.get('skipped')}")
         for p in r.get("budget_curve") or []:
             if p.get("error"):
