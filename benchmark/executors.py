@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from benchmark.limits import CLOCK_SLOTS, attach_clock, read_clock
 from benchmark.fitting import Job, preload_tasks, run_job
+from benchmark.limits import CLOCK_SLOTS, attach_clock, read_clock
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
