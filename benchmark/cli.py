@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="continue an interrupted run (the latest of this suite, or --out)")
     run.add_argument("--force", action="store_true", help="resume even if the suite, data or versions changed")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--allow-outside", action="store_true", help="read data files that relative paths reach outside the current and the suite's folder")
     from benchmark.dask_executor import EXECUTOR_HELP, executor_arg
 
     run.add_argument("--executor", type=executor_arg, default="local", metavar="{local,dask-local,dask://HOST:PORT}", help=EXECUTOR_HELP + "; see docs/cluster.md")
@@ -122,6 +123,7 @@ def _run(args: argparse.Namespace) -> int:
     from benchmark.runner import run_suite
 
     suite = load_suite(_suite_path(args.suite)).with_overrides(seed=args.seed, trials=args.trials, model_seed=args.model_seed)
+    _check_data_paths(suite, allow_outside=args.allow_outside)
     res = run_suite(suite, out=args.out, jobs=args.jobs, resume=args.resume, force=args.force, progress=not args.no_progress, isolate=True, executor=args.executor)
     ran = res.n_jobs - res.n_done_before
     print(f"run directory: {res.run_dir}")
@@ -136,6 +138,19 @@ def _run(args: argparse.Namespace) -> int:
         print("bench run: error: every job failed; see the report's Failures section", file=sys.stderr)
         return 1
     return 0
+
+
+def _check_data_paths(suite, *, allow_outside: bool) -> None:
+    """Every file task's path stays in the project unless --allow-outside (see tasks.check_inside)."""
+    from benchmark.errors import InputError
+    from benchmark.tasks import check_inside
+
+    for i, task in enumerate(suite.tasks):
+        if task.path is not None:
+            try:
+                check_inside(task.path, suite.base_dir, allow_outside=allow_outside)
+            except InputError as err:
+                raise InputError(err.detail, where=f"{suite.source}: tasks[{i}].path") from None
 
 
 def _list(what: str) -> int:

@@ -148,6 +148,13 @@ def load_suite(path: str | Path) -> Suite:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
+        if isinstance(exc, yaml.constructor.ConstructorError) and "could not determine a constructor for the tag" in problem:
+            quoted = problem.split("'")
+            tag = (quoted[1] if len(quoted) > 2 else "?").replace("tag:yaml.org,2002:", "!!")
+            raise InputError(
+                f"YAML tag {tag!r}{line} is not allowed: suites are plain data, read with a safe loader that never builds objects; remove the tag",
+                where=str(p),
+            ) from None
         raise InputError(f"not valid YAML{line}: {problem}; fix the syntax", where=str(p)) from None
     except UnicodeDecodeError:
         raise InputError("not a UTF-8 text file; save the suite as UTF-8 YAML", where=str(p)) from None
@@ -155,6 +162,8 @@ def load_suite(path: str | Path) -> Suite:
         raise InputError(f"not valid YAML: {exc}; fix the value (quote it if it is text)", where=str(p)) from None
     except RecursionError:
         raise InputError("not valid YAML: nested too deeply; fix the structure", where=str(p)) from None
+    if raw is None:
+        raise InputError("the file is empty (or only comments); a suite needs at least 'tasks' and 'candidates'", where=str(p))
     try:
         return parse_suite(raw, source=str(p), base_dir=str(p.parent.resolve()))
     except InputError as err:
@@ -394,12 +403,25 @@ def _opt_str(value: Any, where: str) -> str | None:
 
 def _int(value: Any, where: str, *, low: int, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"must be a whole number (got {value!r})", where=where)
+        hint = ""
+        if isinstance(value, str) and _looks_numeric(value):
+            hint = "; write plain digits without quotes (YAML reads exponent notation like 1e12 as text)"
+        elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            hint = "; write it without a decimal point or exponent"
+        raise InputError(f"must be a whole number (got {value!r}){hint}", where=where)
     if value < low:
         raise InputError(f"must be ≥ {low} (got {value})", where=where)
     if high is not None and value > high:
         raise InputError(f"must be ≤ {high} (got {value}); that is more than this tool will run", where=where)
     return value
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _opt_int(value: Any, where: str, *, low: int) -> int | None:

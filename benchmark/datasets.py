@@ -490,9 +490,15 @@ def _read_csv(path: Path, shown: str, *, sep: str) -> pd.DataFrame:
     try:
         return pd.read_csv(path, sep=sep, low_memory=False)
     except pd.errors.EmptyDataError:
-        raise _err(f"{shown}: file is empty (no header or data)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
-        raise _err(f"{shown}: cannot read as {'TSV' if sep == chr(9) else 'CSV'}: {_first_line(exc)}") from None
+        raise _err(f"{shown}: file is empty (no header or data)", field="path") from None
+    except UnicodeDecodeError as exc:  # binary files land here too
+        raise _err(
+            f"{shown}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            f"save it as a UTF-8 {'TSV' if sep == chr(9) else 'CSV'} file (binary formats such as Excel or pickles are not read)",
+            field="path",
+        ) from None
+    except (pd.errors.ParserError, OSError, EOFError, ValueError) as exc:
+        raise _err(f"{shown}: cannot read as {'TSV' if sep == chr(9) else 'CSV'}: {_first_line(exc)}", field="path") from None
 
 
 def _read_parquet(path: Path, shown: str) -> pd.DataFrame:

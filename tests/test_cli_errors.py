@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from benchmark import cli
+from benchmark.errors import InputError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BAD = Path(__file__).resolve().parent / "bad_inputs"
@@ -63,6 +64,45 @@ CASES: dict[str, list[str]] = {
     "empty_csv": ["tasks[0].path:", "empty.csv", "empty"],
     "data_not_found": ["tasks[0].path:", "no_such_file.csv", "not found"],
     "pickle_path": ["tasks[0].path:", "data.pkl", "pickle files are never loaded"],
+    # wrong types, one per settings field
+    "type_seed": ["seed: must be a whole number (got 'zero')"],
+    "type_folds": ["folds: must be a whole number (got [3])"],
+    "type_repeats": ["repeats: must be a whole number (got 1.5)"],
+    "type_inner": ["inner: must be a number of inner folds", "(got 'three')"],
+    "type_seconds": ["seconds: must be a finite number (got 'one minute')"],
+    "type_timeout": ["timeout: must be a finite number (got {'minutes': 5})"],
+    "type_sampler": ["sampler: must be one of tpe, random (got 3)"],
+    "type_model_seed": ["model_seed: must be ≥ 0 (got -1)"],
+    "type_learning_curve": ["learning_curve: write a list of training fractions", "(got 'yes please')"],
+    "type_budget_curve": ["budget_curve: must be true or false (got 1)"],
+    "type_metric": ["metric: write a metric name"],
+    "type_name": ["name: must be a non-empty string (got ['a', 'b'])"],
+    "type_max_rows": ["max_rows: must be a whole number (got 'lots')"],
+    "type_tasks": ["tasks: give a non-empty list of tasks"],
+    "type_candidates": ["candidates: give a non-empty list of candidates"],
+    "type_drop": ["tasks[0].drop: 'drop' is a list of column names"],
+    # unknown names, empty and malformed files
+    "unknown_sampler": ["sampler: must be one of tpe, random (got 'grid')"],
+    "empty_file": ["the file is empty (or only comments)", "'tasks' and 'candidates'"],
+    "comments_only": ["the file is empty (or only comments)"],
+    "header_only_csv": ["tasks[0].path:", "header_only.csv", "header but no data rows"],
+    "binary_csv": ["tasks[0].path:", "binary_garbage.csv", "not UTF-8 text", "save it as a UTF-8 CSV"],
+    "latin1_csv": ["tasks[0].path:", "latin1.csv", "not UTF-8 text (byte 0xfc at offset 1)"],
+    "groups_nan": ["tasks[0].groups:", "groups column 'g' has 1 missing values", "groups_nan.csv"],
+    "time_nan": ["tasks[0].time:", "time column 'g' has 1 missing values"],
+    "duplicate_candidate": ["candidates[2]: duplicate candidate 'dummy'"],
+    # huge and non-finite numbers
+    "folds_huge": ["folds: must be a whole number (got '1e12')", "YAML reads exponent notation like 1e12 as text"],
+    "folds_huge_float": ["folds: must be a whole number (got 1000000000000.0)", "without a decimal point"],
+    "trials_huge_power": ["trials: must be ≤ 100000 (got 1000000000000000)"],
+    "max_rows_huge": ["max_rows: must be a whole number (got 1e+300)"],
+    "seconds_inf": ["seconds: must be a finite number (got inf)"],
+    "timeout_nan": ["timeout: must be a finite number (got nan)"],
+    # security: no object-building YAML tags, no pickles, no escaping the project
+    "python_tag": ["YAML tag '!!python/object/apply:os.system' at line 1", "safe loader", "remove the tag"],
+    "pickle_suffix": ["tasks[0].path:", "data.pickle", "unsupported file type '.pickle'", "pickle files are never loaded"],
+    "joblib_suffix": ["tasks[0].path:", "data.joblib", "unsupported file type '.joblib'"],
+    "outside_dotdot": ["tasks[0].path: '../../../outside.csv' resolves to", "outside the current folder and the suite's folder", "--allow-outside"],
 }
 
 #: the cases that also run as a real subprocess (each costs an interpreter start, ~2 s).
@@ -77,6 +117,11 @@ SUBPROCESS_CASES = [
     "target_missing_column",
     "target_all_nan",
     "pickle_path",
+    "empty_file",
+    "binary_csv",
+    "folds_huge",
+    "python_tag",
+    "outside_dotdot",
 ]
 
 
@@ -278,3 +323,79 @@ def test_out_is_a_folder_with_other_files(tmp_path, monkeypatch, capsys):
     assert rc == 2
     assert line.startswith(f"{PREFIX}--out analysis: ") and "not empty" in line
     assert _snapshot(other) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# data paths outside the project; mismatched lengths through the API
+# ---------------------------------------------------------------------------------------------
+
+
+def _outside_setup(tmp_path: Path) -> tuple[Path, Path]:
+    """A project folder with a suite whose data file is a symlink to a CSV outside the project."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.csv").write_bytes((BAD / "good.csv").read_bytes())
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "data.csv").symlink_to(outside / "secret.csv")
+    (project / "suite.yaml").write_text(
+        "folds: 2\ninner: 2\ntrials: 1\nlearning_curve: false\nbudget_curve: false\n"
+        "tasks:\n  - path: data.csv\n    target: label\ncandidates: [dummy]\n",
+        encoding="utf-8",
+    )
+    return project, outside
+
+
+def test_symlink_out_of_the_project_is_refused(tmp_path, monkeypatch, capsys):
+    project, outside = _outside_setup(tmp_path)
+    monkeypatch.chdir(project)
+    rc, line = _run_main(["run", "suite.yaml", "--out", "out", "--no-progress"], capsys)
+    assert rc == 2
+    assert line.startswith(f"{PREFIX}suite.yaml: tasks[0].path: 'data.csv' resolves to {outside / 'secret.csv'}")
+    assert "--allow-outside" in line
+    assert sorted(p.name for p in project.iterdir()) == ["data.csv", "suite.yaml"]
+
+
+def test_allow_outside_reads_the_file(tmp_path, monkeypatch, capsys):
+    project, _ = _outside_setup(tmp_path)
+    monkeypatch.chdir(project)
+    rc = cli.main(["run", "suite.yaml", "--out", "out", "--no-progress", "--jobs", "1", "--allow-outside"])
+    assert rc == 0, capsys.readouterr().err
+    assert (project / "out" / "records.jsonl").read_text(encoding="utf-8").count('"type": "job"') == 2
+
+
+def test_relative_path_to_a_sibling_folder_inside_the_project_is_allowed(tmp_path, monkeypatch):
+    """suites/x.yaml naming ../data/x.csv, run from the project root: inside the project, accepted."""
+    from benchmark.tasks import check_inside
+
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.csv").write_text("a,b\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    check_inside("../data/x.csv", str(tmp_path / "suites"))  # no error
+    check_inside(str(tmp_path.parent / "anything.csv"), str(tmp_path / "suites"))  # absolute: as written
+    with pytest.raises(InputError, match="outside the current folder"):
+        check_inside("../../x.csv", str(tmp_path / "suites"))
+
+
+@pytest.mark.parametrize(
+    ("n_x", "kwargs", "message"),
+    [
+        (50, {"y": 40}, "y of in-memory data 'data' has 40 values but X has 50 rows"),
+        (50, {"y": 60}, "y of in-memory data 'data' has 60 values but X has 50 rows"),
+        (50, {"y": 50, "groups": 49}, "groups of in-memory data 'data' has 49 values but X has 50 rows"),
+        (50, {"y": 50, "time": 51}, "time of in-memory data 'data' has 51 values but X has 50 rows"),
+    ],
+)
+def test_compare_with_mismatched_lengths_names_both(n_x, kwargs, message):
+    import numpy as np
+    import pandas as pd
+
+    from benchmark import compare
+
+    X = pd.DataFrame({"a": np.arange(n_x, dtype=float)})
+    args = {k: np.arange(v) % 2 for k, v in kwargs.items()}
+    with pytest.raises(InputError) as info:
+        compare(X, args.pop("y"), candidates=["dummy"], trials=1, folds=2, **args)
+    assert str(info.value) == message
+    assert isinstance(info.value, ValueError)

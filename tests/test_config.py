@@ -460,7 +460,7 @@ def test_load_suite_error_without_field_still_names_file(tmp_path):
         ),
         (
             "seed: !!python/object/apply:os.system [echo]\ntasks: [iris]\ncandidates: [dummy]\n",
-            r"not valid YAML .*could not determine a constructor",
+            r"YAML tag '!!python/object/apply:os\.system' at line 1, column 7 is not allowed: .*safe loader.*remove the tag",
         ),
         ("a: " + "[" * 3000 + "]" * 3000 + "\n", r"not valid YAML"),
     ],
