@@ -122,7 +122,9 @@ def compare(
     """Compare candidates on ``X, y`` with nested CV and the same tuning budget for each.
 
     ``candidates``: registered names or dicts ``{name, base, params, space}`` as in a suite
-    (default: all classical candidates). ``metric`` drives tuning (default ROC AUC for
+    (default: the ten classical candidates; the nets ``mlp``/``resnet``, the ensembles
+    ``bagging``/``adaboost``/``voting``/``stacking`` and the post-hoc ``ensemble_selection``
+    are there to add). ``metric`` drives tuning (default ROC AUC for
     classification, RMSE for regression); every applicable metric is recorded. ``out`` keeps
     the run directory there (default: a new temporary directory). ``learning_curve`` (fractions,
     or False) and ``budget_curve`` switch off the extra refits the report's curves need.
