@@ -38,6 +38,7 @@ import numpy as np
 
 from benchmark.candidates import CandidateConfig
 from benchmark.fitting import TaskRef, get_task, job_key, record_header, schema_of
+from benchmark.limits import FitTimeout, fit_limit
 from benchmark.splits import Fold
 
 OOF_DIR = "oof"
@@ -107,6 +108,7 @@ class SelectionJob:
     preds: np.ndarray
     rounds: int = DEFAULT_ROUNDS
     n_threads: int = 1
+    timeout: float | None = None  # seconds each member refit may take (the suite's ``timeout``)
 
     @property
     def key(self) -> str:
@@ -143,7 +145,9 @@ def run_selection_job(job: SelectionJob) -> dict[str, Any]:
         rec.update(_select_and_score(job))
         rec["state"] = "ok"
     except Exception as exc:  # failure is data
-        rec["state"] = "failed"
+        timed_out = isinstance(exc, FitTimeout)
+        rec["state"] = "timeout" if timed_out else "failed"
+        rec["error_kind"] = "timeout" if timed_out else "model"
         rec["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         rec["traceback"] = traceback.format_exc(limit=-8)
     rec["total_seconds"] = time.perf_counter() - t0
@@ -186,7 +190,8 @@ def _select_and_score(job: SelectionJob) -> dict[str, Any]:
             config, params, number, inner = job.members[idx]
             est = build_estimator(config, schema, params, seed=job.seed, n_threads=job.n_threads)
             t = time.perf_counter()
-            est.fit(X.iloc[train], y[train])
+            with fit_limit(job.timeout):
+                est.fit(X.iloc[train], y[train])
             fit_seconds += time.perf_counter() - t
             base_fits += count_base_fits(est)
             t = time.perf_counter()

@@ -256,7 +256,7 @@ def expand_selection_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, 
                     task=refs[cfg.name], candidate=cand, fold=fold, metric=suite.metric_for(tasks[cfg.name].kind),
                     seed=suite.effective_model_seed + fold.index, split_hash=plan.hash, members=tuple(members),
                     preds=preds if preds is not None else np.empty((0,)), rounds=int(cand.fixed.get("rounds", DEFAULT_ROUNDS)),
-                    n_threads=n_threads,
+                    n_threads=n_threads, timeout=suite.timeout,
                 ))
     return jobs
 
