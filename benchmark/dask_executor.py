@@ -208,12 +208,18 @@ class DaskExecutor:
             from distributed import LocalCluster
 
             # A dead worker here is the job's own doing (crash, memory limit): record it, retry only if asked.
-            with dask.config.set({"distributed.scheduler.allowed-failures": retries, "distributed.admin.system-monitor.gil.enabled": False}):
-                self.cluster = LocalCluster(
-                    n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                    dashboard_address="127.0.0.1:0", silence_logs=quiet, env=dict.fromkeys(_THREAD_VARS, "1"),
-                )
-            self.client = Client(self.cluster, set_as_default=False)
+            try:
+                with dask.config.set({"distributed.scheduler.allowed-failures": retries, "distributed.admin.system-monitor.gil.enabled": False}):
+                    self.cluster = LocalCluster(
+                        n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                        dashboard_address="127.0.0.1:0", silence_logs=quiet, env=dict.fromkeys(_THREAD_VARS, "1"),
+                    )
+                self.client = Client(self.cluster, set_as_default=False)
+            except BaseException:
+                if self.cluster is not None:
+                    self.cluster.close(timeout=10)
+                _restore_logs(self._log_levels)
+                raise
             log.info("Dask LocalCluster: %d worker processes at %s", workers, self.cluster.scheduler_address)
         else:
             timeout = connect_timeout if connect_timeout is not None else dask.config.get("distributed.comm.timeouts.connect")

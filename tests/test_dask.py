@@ -42,12 +42,18 @@ candidates:
 """
 
 
+def _untimed(value):
+    """``value`` without timings at any depth (their keys end in ``seconds``)."""
+    if isinstance(value, dict):
+        return {k: _untimed(v) for k, v in value.items() if not k.endswith("seconds")}
+    if isinstance(value, list):
+        return [_untimed(v) for v in value]
+    return value
+
+
 def _comparable(rec: dict) -> dict:
-    """A record without its timings, process and host (timing keys end in ``seconds``)."""
-    out = {k: v for k, v in rec.items() if k not in WHERE_AND_WHEN and not k.endswith("seconds")}
-    if "trials" in out:
-        out["trials"] = [{k: v for k, v in t.items() if not k.endswith("seconds")} for t in out["trials"]]
-    return out
+    """A record without its timings, process and host: what the job computed."""
+    return _untimed({k: v for k, v in rec.items() if k not in WHERE_AND_WHEN})
 
 
 def _jobs(run_dir) -> dict[str, dict]:
