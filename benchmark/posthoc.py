@@ -120,9 +120,11 @@ def build_library(run_dir: str | Path, records: Sequence[Mapping[str, Any]], tas
     """Collect the library for (task, fold) from the stored ok records and their saved predictions."""
     members: list[tuple[CandidateConfig, dict[str, Any], int, float]] = []
     arrays: list[np.ndarray] = []
-    for rec in records:
-        if rec.get("task") != task or rec.get("fold") != fold or rec.get("candidate") not in names or rec.get("state") != "ok":
-            continue
+    # in the order of ``names``, not of the store (which is completion order and varies between
+    # executors), so the selection — ties included — is the same however the base jobs ran
+    found = {r["candidate"]: r for r in records
+             if r.get("task") == task and r.get("fold") == fold and r.get("candidate") in names and r.get("state") == "ok"}
+    for rec in (found[n] for n in names if n in found):
         loaded = load_oof(oof_path(run_dir, task, rec["candidate"], fold))
         if loaded is None:
             continue
