@@ -7,7 +7,7 @@ SUITE   ?= standard
 JOBS    ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: install bench bench-ci bench-ci-baseline test test-all lint clean
+.PHONY: install bench bench-large bench-overhead bench-ci bench-ci-baseline test test-all lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,6 +20,15 @@ install: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/bench run suites/$(SUITE).yaml --jobs $(JOBS)
+
+# Two big real datasets at full size (254,654 and 53,940 rows), learning curves: scaling and memory (~12 min).
+bench-large: $(STAMP)
+	$(BIN)/bench run suites/large.yaml --jobs $(JOBS)
+
+# Harness overhead vs plain scikit-learn, 1 vs 2 workers, `bench --help` cold start (~6 min);
+# add ARGS=--large for the large suite's peak memory.
+bench-overhead: $(STAMP)
+	$(BIN)/python benchmarks/overhead.py $(ARGS)
 
 # CI regression check (docs/ci.md): run suites/ci.yaml, compare with the committed baseline.
 # Exit code 1 = a real regression, 2 = not comparable (data, splits or suite protocol changed).

@@ -68,16 +68,23 @@ DESIGN = {
 HEAVY = ("torch", "xgboost", "catboost", "lightgbm", "sklearn", "dask", "pandas", "scipy", "optuna")
 
 
-def toolkit_run(suite, *, jobs: int) -> tuple[float, Path, Path]:
-    """Run the suite into a fresh temporary folder; (wall seconds, run dir, temp root)."""
+def toolkit_run(suite, *, jobs: int, isolate: bool = False) -> tuple[float, float, Path, Path]:
+    """Run the suite into a fresh temporary folder; (wall seconds, this process's CPU seconds, run dir, temp root).
+
+    ``isolate`` runs even one worker in a separate process (what ``bench run`` does); without it
+    ``jobs=1`` runs in this process.
+    """
+    import inspect
+
     from benchmark.runner import run_suite
 
+    extra = {"isolate": isolate} if "isolate" in inspect.signature(run_suite).parameters else {}
     tmp = Path(tempfile.mkdtemp(prefix="overhead-"))
-    t0 = time.perf_counter()
-    res = run_suite(suite, out=tmp / "run", jobs=jobs, progress=False, report=False)
-    seconds = time.perf_counter() - t0
+    t0, c0 = time.perf_counter(), time.process_time()
+    res = run_suite(suite, out=tmp / "run", jobs=jobs, progress=False, report=False, **extra)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert res.n_failed == 0, f"{res.n_failed} jobs failed in {res.run_dir}"
-    return seconds, res.run_dir, tmp
+    return seconds, cpu, res.run_dir, tmp
 
 
 def _sk_scores(kind: str, y, out, k: int) -> dict[str, float]:
@@ -103,10 +110,22 @@ def _sk_scores(kind: str, y, out, k: int) -> dict[str, float]:
     }
 
 
-def direct_run(suite) -> tuple[float, dict[tuple[str, str, int], dict[str, float]]]:
+def _sk_metric(name: str, y, out, k: int) -> float:
+    """The tuning metric alone (what the toolkit computes on inner folds)."""
+    import numpy as np
+    import sklearn.metrics as skm
+
+    if name == "rmse":
+        return float(np.sqrt(skm.mean_squared_error(y, out)))
+    if name == "roc_auc":
+        return float(skm.roc_auc_score(y, out[:, 1]) if k == 2 else skm.roc_auc_score(y, out, multi_class="ovr", labels=np.arange(k)))
+    return _sk_scores("regression" if name in ("mae", "r2") else "binary", y, out, k)[name]
+
+
+def direct_run(suite) -> tuple[float, float, dict[tuple[str, str, int], dict[str, float]]]:
     """The same fits and scores as a plain loop: load, split, (inner fits), refit, score test and train.
 
-    Returns (wall seconds, {(task, candidate, fold): test scores}).
+    Returns (wall seconds, CPU seconds, {(task, candidate, fold): test scores}).
     """
     import numpy as np
     from threadpoolctl import threadpool_limits
@@ -117,7 +136,7 @@ def direct_run(suite) -> tuple[float, dict[tuple[str, str, int], dict[str, float
     from benchmark.splits import make_plan
 
     scores: dict[tuple[str, str, int], dict[str, float]] = {}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with threadpool_limits(limits=1):
         for cfg in suite.tasks:
             task = load_dataset(cfg.dataset, max_rows=cfg.max_rows, seed=suite.seed)
@@ -132,7 +151,7 @@ def direct_run(suite) -> tuple[float, dict[tuple[str, str, int], dict[str, float
                     for fit_idx, val_idx in fold.inner:  # the one configuration's inner CV (trial 0)
                         est = build_estimator(cand, schema, {}, seed=seed, n_threads=1).fit(Xtr.iloc[fit_idx], ytr[fit_idx])
                         out = est.predict_proba(Xtr.iloc[val_idx]) if task.is_classification else est.predict(Xtr.iloc[val_idx])
-                        _sk_scores(task.kind, ytr[val_idx], np.asarray(out, float), k)[metric]
+                        _sk_metric(metric, ytr[val_idx], np.asarray(out, float), k)  # tuning scores one metric
                     est = build_estimator(cand, schema, {}, seed=seed, n_threads=1).fit(Xtr, ytr)
                     if task.is_classification:
                         test_out, train_out = est.predict_proba(X.iloc[fold.test]), est.predict_proba(Xtr)
@@ -140,7 +159,7 @@ def direct_run(suite) -> tuple[float, dict[tuple[str, str, int], dict[str, float
                         test_out, train_out = est.predict(X.iloc[fold.test]), est.predict(Xtr)
                     scores[(cfg.name, cand.name, fold.index)] = _sk_scores(task.kind, y[fold.test], np.asarray(test_out, float), k)
                     _sk_scores(task.kind, ytr, np.asarray(train_out, float), k)
-    return time.perf_counter() - t0, scores
+    return time.perf_counter() - t0, time.process_time() - c0, scores
 
 
 def max_score_diff(run_dir: Path, direct: dict[tuple[str, str, int], dict[str, float]]) -> tuple[float, int]:
@@ -202,32 +221,49 @@ def peak_memory(cmd: list[str], *, interval: float = 0.2) -> dict[str, Any]:
             "peak_process_mb": peak_one / 2**20, "processes": peak_n, "output": output}
 
 
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f}"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--large", action="store_true", help="also run suites/large.yaml --jobs 2 and report its peak memory (~10 min)")
+    p.add_argument("--repeat", type=int, default=2, help="alternate loop and toolkit this many times; the fastest of each counts (default 2)")
     p.add_argument("--keep", action="store_true", help="keep the temporary run directories")
     a = p.parse_args()
     suite = parse_suite(DESIGN)
     n_jobs = len(suite.tasks) * len(suite.candidates) * suite.folds
     print(f"design: {len(suite.tasks)} datasets x {len(suite.candidates)} candidates x {suite.folds} folds = {n_jobs} jobs, "
-          f"trials=1 (default configuration on {suite.inner} inner folds), no curves, one model thread")
+          f"trials=1 (default configuration on {suite.inner} inner folds), no curves, one model thread; {os.cpu_count()} cores, {_load()}")
 
     # warm both paths once (imports, registry caches) so neither pays first-use costs in the timing
-    direct_run(parse_suite({**DESIGN, "folds": 2, "tasks": DESIGN["tasks"][:1]}))
-    _, _, tmp = toolkit_run(parse_suite({**DESIGN, "folds": 2, "tasks": DESIGN["tasks"][:1]}), jobs=1)
-    shutil.rmtree(tmp)
+    small = parse_suite({**DESIGN, "folds": 2, "tasks": DESIGN["tasks"][:1]})
+    direct_run(small)
+    shutil.rmtree(toolkit_run(small, jobs=1)[3])
 
-    t_direct, direct = direct_run(suite)
-    t_one, run_dir, tmp1 = toolkit_run(suite, jobs=1)
-    diff, n = max_score_diff(run_dir, direct)
-    t_two, _, tmp2 = toolkit_run(suite, jobs=2)
-    print("\n1. harness overhead (report off; records, manifest and CSV export on)")
-    print(f"   scikit-learn loop : {t_direct:7.2f} s")
-    print(f"   toolkit, 1 worker : {t_one:7.2f} s")
-    print(f"   ratio toolkit/loop: {t_one / t_direct:7.3f}  (overhead {100 * (t_one / t_direct - 1):+.1f}%)")
+    loop_wall, loop_cpu, tk_wall, tk_cpu, dirs = [], [], [], [], []
+    for _ in range(a.repeat):  # alternate, so a burst of load on the machine hits both sides
+        w, c, direct = direct_run(suite)
+        loop_wall.append(w)
+        loop_cpu.append(c)
+        w, c, run_dir, tmp = toolkit_run(suite, jobs=1)
+        tk_wall.append(w)
+        tk_cpu.append(c)
+        dirs.append(tmp)
+        diff, n = max_score_diff(run_dir, direct)
+    print(f"\n1. harness overhead (in-process, report off; records, manifest and CSV export on), fastest of {a.repeat}")
+    print(f"   scikit-learn loop : {min(loop_wall):7.2f} s wall  {min(loop_cpu):7.2f} s CPU")
+    print(f"   toolkit, 1 worker : {min(tk_wall):7.2f} s wall  {min(tk_cpu):7.2f} s CPU")
+    print(f"   ratio toolkit/loop: {min(tk_wall) / min(loop_wall):7.3f} wall  {min(tk_cpu) / min(loop_cpu):7.3f} CPU "
+          f"(overhead {100 * (min(tk_cpu) / min(loop_cpu) - 1):+.1f}% CPU)")
     print(f"   test scores: {n} values compared, max |difference| = {diff:.3g}")
-    print("\n2. parallel efficiency (same jobs)")
-    print(f"   --jobs 1: {t_one:7.2f} s   --jobs 2: {t_two:7.2f} s   speed-up {t_one / t_two:.2f}x   efficiency {t_one / t_two / 2:.0%}")
+
+    w1, _, _, tmp1 = toolkit_run(suite, jobs=1, isolate=True)
+    w2, _, _, tmp2 = toolkit_run(suite, jobs=2)
+    dirs += [tmp1, tmp2]
+    print(f"\n2. parallel efficiency (same {n_jobs} jobs, worker processes; {_load()})")
+    print(f"   1 worker: {w1:7.2f} s   2 workers: {w2:7.2f} s   speed-up {w1 / w2:.2f}x   efficiency {w1 / w2 / 2:.0%}")
     median, heavy = cold_start()
     print("\n3. cold start")
     print(f"   bench --help: median {median * 1000:.0f} ms over 5 runs; heavy modules imported: {', '.join(heavy) or 'none'}")
@@ -235,18 +271,17 @@ def main() -> None:
         out = Path(tempfile.mkdtemp(prefix="large-"))
         bench = Path(sys.executable).with_name("bench")
         res = peak_memory([str(bench), "run", "suites/large.yaml", "--jobs", "2", "--out", str(out / "run"), "--no-progress"])
-        print("\n4. large suite (suites/large.yaml, --jobs 2)")
+        print(f"\n4. large suite (suites/large.yaml, --jobs 2; {_load()})")
         print(f"   exit {res['rc']}, wall {res['seconds'] / 60:.1f} min; peak RSS summed over {res['processes']} processes "
               f"{res['peak_sum_mb']:.0f} MiB (largest single process {res['peak_process_mb']:.0f} MiB)")
         if res["rc"] != 0:
             print(res["output"][-3000:])
-        if not a.keep:
-            shutil.rmtree(out)
+        dirs.append(out)
     if a.keep:
-        print(f"\nrun directories: {tmp1} {tmp2}")
+        print(f"\nrun directories: {' '.join(map(str, dirs))}")
     else:
-        shutil.rmtree(tmp1)
-        shutil.rmtree(tmp2)
+        for d in dirs:
+            shutil.rmtree(d)
 
 
 if __name__ == "__main__":
