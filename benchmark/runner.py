@@ -10,6 +10,7 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +22,7 @@ from benchmark.errors import InputError
 from benchmark.executors import MODEL_THREADS, make_executor
 from benchmark.fitting import Job, TaskRef
 from benchmark.splits import FoldPlan, make_plan
-from benchmark.store import Store, require_compatible
+from benchmark.store import Store, require_compatible, require_unmixed
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +314,7 @@ def run_suite(
         if not resume:
             raise InputError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --out")
         require_compatible(store.read_manifest(), manifest, force=force, where=str(run_dir))
+        require_unmixed(run_dir, force=force)  # records of other data/splits would be skipped as "done"
         store.repair()
         manifest["created"] = store.read_manifest().get("created", manifest["created"])
         manifest["resumed"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -324,14 +326,28 @@ def run_suite(
     n_total = len(all_jobs) + n_post
     n_done = len(all_jobs) - len(todo) + sum(1 for k in done if k.split("\x1f")[1] in {c.name for c in post_hoc_candidates(suite)})
     log.info("%s: %d jobs, %d already done, %d to run", run_dir, n_total, n_done, n_total - n_done)
-    pool = {"retries": suite.retries, "isolate": isolate or suite.timeout is not None or suite.retries > 0, "executor": executor}
-    n_failed = _execute(todo, store, jobs=jobs, tasks=tasks if in_memory else {}, progress=progress, **pool)
-    if n_post:
-        from benchmark.posthoc import run_selection_job
+    pools: list[Any] = []  # one executor for both phases, started only if there is work
 
-        second = [j for j in expand_selection_jobs(suite, tasks, plans, store, in_memory=in_memory, n_threads=MODEL_THREADS) if j.key not in done]
-        if second:
-            n_failed += _execute(second, store, jobs=jobs, tasks=tasks if in_memory else {}, progress=progress, fn=run_selection_job, **pool)
+    def pool():
+        if not pools:
+            pools.append(make_executor(jobs, tasks if in_memory else {}, retries=suite.retries,
+                                       isolate=isolate or suite.timeout is not None or suite.retries > 0, executor=executor))
+        return pools[0]
+
+    try:
+        n_failed = _execute(todo, store, pool, progress=progress) if todo else 0
+        if n_post:
+            from benchmark.posthoc import run_selection_job
+
+            second = [j for j in expand_selection_jobs(suite, tasks, plans, store, in_memory=in_memory, n_threads=MODEL_THREADS) if j.key not in done]
+            if second:
+                n_failed += _execute(second, store, pool, progress=progress, fn=run_selection_job)
+    except KeyboardInterrupt:
+        for p in pools:
+            p.close(cancel=True)
+        raise
+    for p in pools:
+        p.close()
     from benchmark.results import export_run
 
     export_run(run_dir)
@@ -359,9 +375,10 @@ def _choose_run_dir(suite: Suite, out: str | Path | None, resume: bool) -> Path:
     return default_run_dir(suite)
 
 
-def _execute(todo: list, store: Store, *, jobs: int, tasks: dict[str, Any], progress: bool, fn=None, retries: int = 0, isolate: bool = False, executor: str = "local") -> int:
-    """Run the jobs (through ``fn``, default :func:`benchmark.fitting.run_job`), appending each
-    record as it arrives; return the number of failures.
+def _execute(todo: list, store: Store, pool: Callable[[], Any], *, progress: bool, fn=None) -> int:
+    """Run the jobs on ``pool()`` (an executor) through ``fn`` (default
+    :func:`benchmark.fitting.run_job`), appending each record as it arrives; return the number
+    of failures. The caller closes the executor.
 
     A record's ``_oof`` (out-of-fold predictions for ensemble selection) is saved to its own file
     first and never enters ``records.jsonl``.
@@ -372,9 +389,8 @@ def _execute(todo: list, store: Store, *, jobs: int, tasks: dict[str, Any], prog
     n_failed = 0
     failures: dict[str, int] = {}
     bar = _progress_bar(len(todo), enabled=progress)
-    pool = make_executor(jobs, tasks, retries=retries, isolate=isolate, executor=executor)
     try:
-        for rec in pool.run(todo, fn or run_job):
+        for rec in pool().run(todo, fn or run_job):
             oof = rec.pop("_oof", None)
             if oof is not None:
                 save_oof(store.root, rec, oof)
@@ -385,12 +401,8 @@ def _execute(todo: list, store: Store, *, jobs: int, tasks: dict[str, Any], prog
                 log.debug("job failed: %s %s fold %s: %s", rec["task"], rec["candidate"], rec["fold"], rec.get("error"))
             bar.set_postfix_str(f"failed={n_failed}", refresh=False)
             bar.update(1)
-    except KeyboardInterrupt:
+    finally:
         bar.close()
-        pool.close(cancel=True)
-        raise
-    bar.close()
-    pool.close()
     if failures:
         summary = ", ".join(f"{c}: {n}" for c, n in sorted(failures.items()))
         log.warning("%d job(s) failed (%s); see the report's failures or records.jsonl", n_failed, summary)

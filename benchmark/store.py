@@ -205,7 +205,7 @@ def require_unmixed(root: str | Path, *, force: bool = False) -> None:
     if problems and not force:
         raise IncompatibleRunError(
             f"{store.records_path}: records from different data or splits are mixed: " + "; ".join(problems)
-            + " (remove those lines or rerun into a new folder; --force reports anyway)"
+            + " (remove those lines or rerun into a new folder; --force goes on anyway)"
         )
     if problems:
         log.warning("reporting a run with mixed records (--force): %s", "; ".join(problems))

@@ -186,3 +186,9 @@ def test_baseline_refuses_records_from_other_splits(work, capsys):
     line = _refused(["baseline", str(run), "--out", str(work / "b.json")], capsys, run, command="baseline")
     assert "task 'tiny': 1 record(s) with split hash 000000000000" in line
     assert not (work / "b.json").exists()
+
+
+def test_resume_refuses_records_from_other_data(work, capsys):
+    _mix_in_foreign_record(work / "run")
+    line = _refused(_resume(work), capsys, work / "run")
+    assert "records from different data or splits are mixed: task 'tiny': 1 record(s) with data hash ffffffffffff" in line
