@@ -242,12 +242,13 @@ def main() -> None:
     direct_run(small)
     shutil.rmtree(toolkit_run(small, jobs=1)[3])
 
-    loop_wall, loop_cpu, tk_wall, tk_cpu, dirs = [], [], [], [], []
+    loop_wall, loop_cpu, tk_wall, tk_cpu, outside, dirs = [], [], [], [], [], []
     for _ in range(a.repeat):  # alternate, so a burst of load on the machine hits both sides
         w, c, direct = direct_run(suite)
         loop_wall.append(w)
         loop_cpu.append(c)
         w, c, run_dir, tmp = toolkit_run(suite, jobs=1)
+        outside.append(w - sum(json.loads(line).get("total_seconds", 0.0) for line in (run_dir / "records.jsonl").open(encoding="utf-8")))
         tk_wall.append(w)
         tk_cpu.append(c)
         dirs.append(tmp)
@@ -257,6 +258,9 @@ def main() -> None:
     print(f"   toolkit, 1 worker : {min(tk_wall):7.2f} s wall  {min(tk_cpu):7.2f} s CPU")
     print(f"   ratio toolkit/loop: {min(tk_wall) / min(loop_wall):7.3f} wall  {min(tk_cpu) / min(loop_cpu):7.3f} CPU "
           f"(overhead {100 * (min(tk_cpu) / min(loop_cpu) - 1):+.1f}% CPU)")
+    print(f"   every run (wall): loop {', '.join(f'{x:.1f}' for x in loop_wall)} s; toolkit {', '.join(f'{x:.1f}' for x in tk_wall)} s")
+    print(f"   toolkit time outside the jobs (task loading, plans, manifest, records, CSV export): {min(outside):.2f} s "
+          f"= {100 * min(outside) / min(loop_wall):.1f}% of the loop")
     print(f"   test scores: {n} values compared, max |difference| = {diff:.3g}")
 
     w1, _, _, tmp1 = toolkit_run(suite, jobs=1, isolate=True)

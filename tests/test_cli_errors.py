@@ -235,6 +235,21 @@ def test_existing_run_directory_is_never_written_over(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old_run"]
 
 
+@pytest.mark.parametrize("case", ["python_tag", "outside_dotdot", "binary_csv", "type_folds", "empty_file", "target_all_nan"])
+@pytest.mark.parametrize("resume", [False, True])
+def test_bad_suite_leaves_an_existing_run_byte_identical(case, resume, tmp_path, monkeypatch, capsys):
+    run = _fake_run_dir(tmp_path)
+    before = _snapshot(run)
+    monkeypatch.chdir(tmp_path)
+    suite = BAD / f"{case}.yaml"
+    rc = cli.main(["run", str(suite), "--out", str(run), "--no-progress", *(["--resume"] if resume else [])])
+    out, err = capsys.readouterr()
+    assert rc == 2
+    _check_error_line(out, err, prefix=f"{PREFIX}{suite}: ", expected=CASES[case])
+    assert _snapshot(run) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old_run"]
+
+
 def test_report_on_a_folder_that_is_not_a_run(tmp_path):
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "readme.txt").write_text("hello", encoding="utf-8")
