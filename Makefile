@@ -21,7 +21,7 @@ install: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/bench run suites/$(SUITE).yaml --jobs $(JOBS)
 
-# Two big real datasets at full size (254,654 and 53,940 rows), learning curves: scaling and memory (~12 min).
+# Two big real datasets at full size (254,654 and 53,940 rows), learning curves: scaling and memory (~6 min).
 bench-large: $(STAMP)
 	$(BIN)/bench run suites/large.yaml --jobs $(JOBS)
 

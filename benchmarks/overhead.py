@@ -13,7 +13,7 @@ One run prints four figures:
    (two worker processes, spawned): speed-up and efficiency (speed-up / 2).
 3. **Cold start**: median wall time of ``bench --help`` over 5 runs, and which heavy libraries
    that imports (``python -X importtime``).
-4. **Peak memory of the large suite** (``--large``, about 10 minutes): ``bench run
+4. **Peak memory of the large suite** (``--large``, about 6 minutes): ``bench run
    suites/large.yaml --jobs 2`` in a subprocess, the resident memory of the driver plus its
    workers summed and sampled every 0.2 s with psutil.
 
@@ -228,7 +228,7 @@ def _load() -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--large", action="store_true", help="also run suites/large.yaml --jobs 2 and report its peak memory (~10 min)")
+    p.add_argument("--large", action="store_true", help="also run suites/large.yaml --jobs 2 and report its peak memory (~6 min)")
     p.add_argument("--repeat", type=int, default=2, help="alternate loop and toolkit this many times; the fastest of each counts (default 2)")
     p.add_argument("--keep", action="store_true", help="keep the temporary run directories")
     a = p.parse_args()
