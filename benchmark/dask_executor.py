@@ -118,17 +118,9 @@ _VERSION_CHECKS: dict[tuple[tuple[str, str], ...], str | None] = {}
 
 def library_versions() -> dict[str, str]:
     """Versions that must agree between driver and workers (read from package metadata, no imports)."""
-    from importlib import metadata
-
     from benchmark import provenance
 
-    out = provenance.versions()
-    for name in _CLUSTER_LIBRARIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    return provenance.versions(_CLUSTER_LIBRARIES)
 
 
 def version_differences(driver: dict[str, str], worker: dict[str, str]) -> list[str]:

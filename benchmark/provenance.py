@@ -14,10 +14,11 @@ KEY_LIBRARIES = (
 )
 
 
-def versions() -> dict[str, str]:
-    """Installed versions of the libraries whose change can change results (read from metadata, no imports)."""
+def versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Installed versions of the libraries whose change can change results, plus ``extra`` ones
+    (read from package metadata, no imports)."""
     out = {"python": platform.python_version()}
-    for name in KEY_LIBRARIES:
+    for name in (*KEY_LIBRARIES, *extra):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -23,6 +23,21 @@ Space = dict[str, dict[str, Any]]
 _TYPES = ("float", "int", "categorical")
 
 
+def log_float(low: float, high: float) -> dict[str, Any]:
+    """A float range searched on a log scale (learning rates, C, regularisation)."""
+    return {"type": "float", "low": low, "high": high, "log": True}
+
+
+def uniform_float(low: float, high: float) -> dict[str, Any]:
+    """A float range searched uniformly (fractions)."""
+    return {"type": "float", "low": low, "high": high, "log": False}
+
+
+def int_range(low: int, high: int, log: bool = False) -> dict[str, Any]:
+    """An integer range, optionally on a log scale."""
+    return {"type": "int", "low": low, "high": high, "log": log}
+
+
 def validate_space(space: Mapping[str, Any], *, where: str = "space") -> Space:
     """Check every spec in ``space`` and return a normalised deep copy."""
     out: Space = {}

@@ -276,7 +276,7 @@ def test_workers_with_other_library_versions_are_refused(cluster, suite_path, mo
     real = metadata.version("scikit-learn")
     # at connect time: the driver (this process) pretends to have another scikit-learn than the workers
     original = provenance.versions
-    monkeypatch.setattr(provenance, "versions", lambda: {**original(), "scikit-learn": "0.0.1"})
+    monkeypatch.setattr(provenance, "versions", lambda *extra: {**original(*extra), "scikit-learn": "0.0.1"})
     with pytest.raises(InputError, match=rf"worker tcp://127\.0\.0\.1:\d+ has other library versions than this machine: scikit-learn {real} \(driver 0\.0\.1\)"):
         DaskExecutor(cl.scheduler_address)
     monkeypatch.undo()

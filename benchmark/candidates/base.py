@@ -81,6 +81,11 @@ class CandidateConfig:
         return {"name": self.name, "base": self.base, "fixed": dict(self.fixed), "spaces": {k: dict(v) for k, v in self.spaces.items()}}
 
 
+def both_kinds(space: Space) -> dict[str, Space]:
+    """``CandidateSpec.spaces`` for a candidate that tunes the same space for both kinds of task."""
+    return {"classification": space, "regression": space}
+
+
 # ---------------------------------------------------------------------------------------------
 # Preprocessing, fitted inside the pipeline on training rows only.
 

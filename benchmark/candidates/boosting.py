@@ -14,19 +14,14 @@ from typing import Any
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-from benchmark.candidates.base import CandidateSpec, Schema, ordinal_preprocessor, pipeline
-
-
-def _log(low: float, high: float) -> dict[str, Any]:
-    return {"type": "float", "low": low, "high": high, "log": True}
-
-
-def _uniform(low: float, high: float) -> dict[str, Any]:
-    return {"type": "float", "low": low, "high": high, "log": False}
-
-
-def _int(low: int, high: int, log: bool = False) -> dict[str, Any]:
-    return {"type": "int", "low": low, "high": high, "log": log}
+from benchmark.candidates.base import (
+    CandidateSpec,
+    Schema,
+    both_kinds,
+    ordinal_preprocessor,
+    pipeline,
+)
+from benchmark.spaces import int_range, log_float, uniform_float
 
 
 def make_hist_gb(schema: Schema, params: dict[str, Any], *, seed: int, n_threads: int = 1) -> BaseEstimator:
@@ -69,41 +64,37 @@ def make_catboost(schema: Schema, params: dict[str, Any], *, seed: int, n_thread
 
 
 _HIST_SPACE = {
-    "learning_rate": _log(0.01, 0.5),
-    "max_leaf_nodes": _int(4, 128, log=True),
-    "min_samples_leaf": _int(2, 128, log=True),
-    "l2_regularization": _log(1e-6, 10.0),
-    "max_features": _uniform(0.3, 1.0),
+    "learning_rate": log_float(0.01, 0.5),
+    "max_leaf_nodes": int_range(4, 128, log=True),
+    "min_samples_leaf": int_range(2, 128, log=True),
+    "l2_regularization": log_float(1e-6, 10.0),
+    "max_features": uniform_float(0.3, 1.0),
 }
 _XGB_SPACE = {
-    "learning_rate": _log(0.005, 0.5),
-    "max_depth": _int(2, 10),
-    "min_child_weight": _log(0.5, 64.0),
-    "subsample": _uniform(0.5, 1.0),
-    "colsample_bytree": _uniform(0.4, 1.0),
-    "reg_lambda": _log(1e-4, 10.0),
-    "reg_alpha": _log(1e-4, 10.0),
+    "learning_rate": log_float(0.005, 0.5),
+    "max_depth": int_range(2, 10),
+    "min_child_weight": log_float(0.5, 64.0),
+    "subsample": uniform_float(0.5, 1.0),
+    "colsample_bytree": uniform_float(0.4, 1.0),
+    "reg_lambda": log_float(1e-4, 10.0),
+    "reg_alpha": log_float(1e-4, 10.0),
 }
 _LGBM_SPACE = {
-    "learning_rate": _log(0.005, 0.5),
-    "num_leaves": _int(4, 128, log=True),
-    "min_child_samples": _int(2, 100, log=True),
-    "subsample": _uniform(0.5, 1.0),
-    "colsample_bytree": _uniform(0.4, 1.0),
-    "reg_lambda": _log(1e-4, 10.0),
-    "reg_alpha": _log(1e-4, 10.0),
+    "learning_rate": log_float(0.005, 0.5),
+    "num_leaves": int_range(4, 128, log=True),
+    "min_child_samples": int_range(2, 100, log=True),
+    "subsample": uniform_float(0.5, 1.0),
+    "colsample_bytree": uniform_float(0.4, 1.0),
+    "reg_lambda": log_float(1e-4, 10.0),
+    "reg_alpha": log_float(1e-4, 10.0),
 }
 _CAT_SPACE = {
-    "learning_rate": _log(0.005, 0.5),
-    "depth": _int(3, 8),
-    "l2_leaf_reg": _log(0.5, 30.0),
-    "random_strength": _log(1e-3, 10.0),
-    "bagging_temperature": _uniform(0.0, 1.0),
+    "learning_rate": log_float(0.005, 0.5),
+    "depth": int_range(3, 8),
+    "l2_leaf_reg": log_float(0.5, 30.0),
+    "random_strength": log_float(1e-3, 10.0),
+    "bagging_temperature": uniform_float(0.0, 1.0),
 }
-
-
-def _both(space: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {"classification": space, "regression": space}
 
 
 SPECS = [
@@ -113,7 +104,7 @@ SPECS = [
         factory=make_hist_gb,
         description="scikit-learn HistGradientBoosting, native categoricals, early stopping on large data",
         fixed={"max_iter": 200},
-        spaces=_both(_HIST_SPACE),
+        spaces=both_kinds(_HIST_SPACE),
     ),
     CandidateSpec(
         name="xgboost",
@@ -121,7 +112,7 @@ SPECS = [
         factory=make_xgboost,
         description="XGBoost (hist), 200 rounds, ordinal-encoded categoricals",
         fixed={"n_estimators": 200},
-        spaces=_both(_XGB_SPACE),
+        spaces=both_kinds(_XGB_SPACE),
     ),
     CandidateSpec(
         name="lightgbm",
@@ -129,7 +120,7 @@ SPECS = [
         factory=make_lightgbm,
         description="LightGBM, 200 rounds, ordinal-encoded categoricals, row subsampling every round",
         fixed={"n_estimators": 200, "subsample_freq": 1},
-        spaces=_both(_LGBM_SPACE),
+        spaces=both_kinds(_LGBM_SPACE),
     ),
     CandidateSpec(
         name="catboost",
@@ -137,6 +128,6 @@ SPECS = [
         factory=make_catboost,
         description="CatBoost, 200 iterations, native categorical handling (ordered target statistics)",
         fixed={"iterations": 200},
-        spaces=_both(_CAT_SPACE),
+        spaces=both_kinds(_CAT_SPACE),
     ),
 ]

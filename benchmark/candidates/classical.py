@@ -23,6 +23,7 @@ from benchmark.candidates.base import (
     pipeline,
     scaled_preprocessor,
 )
+from benchmark.spaces import log_float
 
 
 def make_dummy(schema: Schema, params: dict[str, Any], *, seed: int, n_threads: int = 1) -> BaseEstimator:
@@ -55,10 +56,6 @@ def make_svm(schema: Schema, params: dict[str, Any], *, seed: int, n_threads: in
     return pipeline(scaled_preprocessor(schema), model)
 
 
-def _log(low: float, high: float) -> dict[str, Any]:
-    return {"type": "float", "low": low, "high": high, "log": True}
-
-
 SPECS = [
     CandidateSpec(
         name="dummy",
@@ -76,8 +73,8 @@ SPECS = [
         factory=make_linear,
         description="L2-regularised logistic regression / ridge regression on standardised, one-hot features",
         spaces={
-            "classification": {"C": _log(1e-4, 1e3), "class_weight": {"type": "categorical", "choices": [None, "balanced"]}},
-            "regression": {"alpha": _log(1e-4, 1e3)},
+            "classification": {"C": log_float(1e-4, 1e3), "class_weight": {"type": "categorical", "choices": [None, "balanced"]}},
+            "regression": {"alpha": log_float(1e-4, 1e3)},
         },
     ),
     CandidateSpec(
@@ -100,8 +97,8 @@ SPECS = [
         factory=make_svm,
         description="RBF-kernel support vector machine (SVC with Platt probabilities / SVR)",
         spaces={
-            "classification": {"C": _log(1e-2, 1e3), "gamma": _log(1e-4, 10.0)},
-            "regression": {"C": _log(1e-2, 1e3), "gamma": _log(1e-4, 10.0), "epsilon": _log(1e-3, 1.0)},
+            "classification": {"C": log_float(1e-2, 1e3), "gamma": log_float(1e-4, 10.0)},
+            "regression": {"C": log_float(1e-2, 1e3), "gamma": log_float(1e-4, 10.0), "epsilon": log_float(1e-3, 1.0)},
         },
     ),
 ]

@@ -40,10 +40,12 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from benchmark.candidates.base import (
     CandidateSpec,
     Schema,
+    both_kinds,
     ordinal_preprocessor,
     pipeline,
     scaled_preprocessor,
 )
+from benchmark.spaces import log_float
 
 DEFAULT_MEMBERS = ("linear", "random_forest", "knn")
 
@@ -143,10 +145,6 @@ def count_base_fits(estimator: Any) -> int:
     return 1
 
 
-def _log(low: float, high: float) -> dict[str, Any]:
-    return {"type": "float", "low": low, "high": high, "log": True}
-
-
 _BAG_SPACE = {
     "n_estimators": {"type": "int", "low": 10, "high": 100, "log": True},
     "max_samples": {"type": "float", "low": 0.3, "high": 1.0, "log": False},
@@ -154,9 +152,10 @@ _BAG_SPACE = {
 }
 _ADA_SPACE = {
     "n_estimators": {"type": "int", "low": 25, "high": 300, "log": True},
-    "learning_rate": _log(0.01, 2.0),
+    "learning_rate": log_float(0.01, 2.0),
     "max_depth": {"type": "int", "low": 1, "high": 4, "log": False},
 }
+
 
 def make_ensemble_selection(schema: Schema, params: dict[str, Any], *, seed: int, n_threads: int = 1) -> BaseEstimator:
     """Not buildable on its own: the runner assembles it from the other candidates' trials."""
@@ -169,21 +168,21 @@ SPECS = [
         family="ensemble",
         factory=make_bagging,
         description="Bagging over decision trees (params: base_learner: <candidate> to bag another model)",
-        spaces={"classification": _BAG_SPACE, "regression": _BAG_SPACE},
+        spaces=both_kinds(_BAG_SPACE),
     ),
     CandidateSpec(
         name="adaboost",
         family="ensemble",
         factory=make_adaboost,
         description="AdaBoost (SAMME / R2) over shallow decision trees",
-        spaces={"classification": _ADA_SPACE, "regression": _ADA_SPACE},
+        spaces=both_kinds(_ADA_SPACE),
     ),
     CandidateSpec(
         name="voting",
         family="ensemble",
         factory=make_voting,
         description="Soft vote of member candidates at their defaults (params: members: [linear, random_forest, knn])",
-        spaces={"classification": {}, "regression": {}},
+        spaces=both_kinds({}),
     ),
     CandidateSpec(
         name="stacking",
@@ -191,8 +190,8 @@ SPECS = [
         factory=make_stacking,
         description="Stacking: members' out-of-fold predictions → logistic/ridge meta-learner (params: members, passthrough)",
         spaces={
-            "classification": {"final_C": _log(1e-3, 1e2), "passthrough": {"type": "categorical", "choices": [False, True]}},
-            "regression": {"final_alpha": _log(1e-3, 1e3), "passthrough": {"type": "categorical", "choices": [False, True]}},
+            "classification": {"final_C": log_float(1e-3, 1e2), "passthrough": {"type": "categorical", "choices": [False, True]}},
+            "regression": {"final_alpha": log_float(1e-3, 1e3), "passthrough": {"type": "categorical", "choices": [False, True]}},
         },
     ),
     CandidateSpec(
@@ -200,7 +199,7 @@ SPECS = [
         family="ensemble",
         factory=make_ensemble_selection,
         description="Greedy ensemble selection (Caruana) over the configurations the other candidates tried (params: library, rounds)",
-        spaces={"classification": {}, "regression": {}},
+        spaces=both_kinds({}),
         post_hoc=True,
     ),
 ]

@@ -35,7 +35,8 @@ from sklearn.preprocessing import OneHotEncoder, QuantileTransformer
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from benchmark.candidates.base import CandidateSpec, Schema, pipeline
+from benchmark.candidates.base import CandidateSpec, Schema, both_kinds, pipeline
+from benchmark.spaces import log_float
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -359,13 +360,9 @@ make_mlp = _make("mlp")
 make_resnet = _make("resnet")
 
 
-def _log(low: float, high: float) -> dict[str, Any]:
-    return {"type": "float", "low": low, "high": high, "log": True}
-
-
 _COMMON = {
-    "lr": _log(1e-4, 1e-2),
-    "weight_decay": _log(1e-6, 1e-3),
+    "lr": log_float(1e-4, 1e-2),
+    "weight_decay": log_float(1e-6, 1e-3),
     "dropout": {"type": "float", "low": 0.0, "high": 0.5, "log": False},
     "batch_size": {"type": "categorical", "choices": [64, 128, 256, 512]},
 }
@@ -384,7 +381,7 @@ SPECS = [
         factory=make_mlp,
         description="PyTorch MLP (GPU when present), quantile-normal numerics, one-hot categoricals, early stopping",
         fixed={"max_epochs": 100, "patience": 10},
-        spaces={"classification": _MLP_SPACE, "regression": _MLP_SPACE},
+        spaces=both_kinds(_MLP_SPACE),
     ),
     CandidateSpec(
         name="resnet",
@@ -392,6 +389,6 @@ SPECS = [
         factory=make_resnet,
         description="PyTorch residual MLP (Gorishniy et al. 2021), BatchNorm blocks with skips, early stopping",
         fixed={"max_epochs": 100, "patience": 10},
-        spaces={"classification": _RESNET_SPACE, "regression": _RESNET_SPACE},
+        spaces=both_kinds(_RESNET_SPACE),
     ),
 ]
