@@ -116,8 +116,9 @@ class SelectionJob:
 
 
 def build_library(run_dir: str | Path, records: Sequence[Mapping[str, Any]], task: str, fold: int, names: Sequence[str],
-                  configs: Mapping[str, CandidateConfig]) -> tuple[list[tuple[CandidateConfig, dict[str, Any], int, float]], np.ndarray | None]:
-    """Collect the library for (task, fold) from the stored ok records and their saved predictions."""
+                  configs: Mapping[str, CandidateConfig]) -> tuple[list[tuple[CandidateConfig, dict[str, Any], int, float]], np.ndarray]:
+    """Collect the library for (task, fold) from the stored ok records and their saved predictions
+    (an empty array when there is none)."""
     members: list[tuple[CandidateConfig, dict[str, Any], int, float]] = []
     arrays: list[np.ndarray] = []
     # in the order of ``names``, not of the store (which is completion order and varies between
@@ -135,7 +136,7 @@ def build_library(run_dir: str | Path, records: Sequence[Mapping[str, Any]], tas
                 continue
             members.append((configs[rec["candidate"]], dict(trial["params"]), int(number), float(trial["value"])))
             arrays.append(pred)
-    return members, (np.stack(arrays) if arrays else None)
+    return members, (np.stack(arrays) if arrays else np.empty((0,)))
 
 
 def run_selection_job(job: SelectionJob) -> dict[str, Any]:

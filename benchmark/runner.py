@@ -20,7 +20,7 @@ from benchmark import provenance
 from benchmark.config import Suite
 from benchmark.errors import InputError
 from benchmark.executors import MODEL_THREADS, make_executor
-from benchmark.fitting import Job, TaskRef
+from benchmark.fitting import Job, TaskRef, job_key
 from benchmark.splits import FoldPlan, make_plan
 from benchmark.store import Store, require_compatible, require_unmixed
 
@@ -103,14 +103,14 @@ def check_candidates(suite: Suite, tasks: dict[str, Any]) -> None:
 def _check_post_hoc(suite: Suite, i: int) -> None:
     """An ensemble_selection entry: only ``library`` (other, non-post-hoc candidates) and ``rounds``."""
     from benchmark.candidates import get_spec
-    from benchmark.posthoc import library_names
+    from benchmark.posthoc import DEFAULT_ROUNDS, library_names
 
     cand = suite.candidates[i]
     where = f"{suite.source}: candidates[{i}]"
     unknown = sorted(set(cand.fixed) - {"library", "rounds"})
     if unknown:
         raise InputError(f"candidate '{cand.name}' ({cand.base}) takes only params library and rounds, not {', '.join(unknown)}", where=where)
-    rounds = cand.fixed.get("rounds", 25)
+    rounds = cand.fixed.get("rounds", DEFAULT_ROUNDS)
     if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= 1000:
         raise InputError(f"candidate '{cand.name}': rounds must be a whole number from 1 to 1000, got {rounds!r}", where=f"{where}.params.rounds")
     names = {c.name: c for c in suite.candidates}
@@ -195,10 +195,10 @@ def _task_refs(suite: Suite, tasks: dict[str, Any], *, in_memory: bool) -> dict[
 
 def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan], *, in_memory: bool, n_threads: int) -> list[Job]:
     """The full design, ordered fold-major so partial runs cover every candidate evenly."""
-    jobs = []
-    refs = _task_refs(suite, tasks, in_memory=in_memory)
     from benchmark.posthoc import library_names
 
+    jobs = []
+    refs = _task_refs(suite, tasks, in_memory=in_memory)
     post_hoc = post_hoc_candidates(suite)
     keep_oof = {n for c in post_hoc for n in library_names(c, suite.candidates)}
     n_folds = max(len(p) for p in plans.values())
@@ -232,13 +232,13 @@ def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan],
     return jobs
 
 
-def expand_selection_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan], store: Store, *, in_memory: bool, n_threads: int) -> list:
-    """The ensemble_selection jobs, built from the stored base records and their saved predictions.
+def expand_selection_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan], store: Store, *, in_memory: bool, n_threads: int,
+                          done: set[str] = frozenset()) -> list:
+    """The ensemble_selection jobs not in ``done``, built from the stored base records and their
+    saved predictions.
 
     Call after the base jobs have run: each job carries its (task, fold) library as arrays.
     """
-    import numpy as np
-
     from benchmark.posthoc import DEFAULT_ROUNDS, SelectionJob, build_library, library_names
 
     post_hoc = post_hoc_candidates(suite)
@@ -252,11 +252,13 @@ def expand_selection_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, 
         plan = plans[cfg.name]
         for fold in plan.folds:
             for cand in post_hoc:
+                if job_key(cfg.name, cand.name, fold.index) in done:
+                    continue
                 members, preds = build_library(store.root, records, cfg.name, fold.index, library_names(cand, suite.candidates), configs)
                 jobs.append(SelectionJob(
                     task=refs[cfg.name], candidate=cand, fold=fold, metric=suite.metric_for(tasks[cfg.name].kind),
                     seed=suite.effective_model_seed + fold.index, split_hash=plan.hash, members=tuple(members),
-                    preds=preds if preds is not None else np.empty((0,)), rounds=int(cand.fixed.get("rounds", DEFAULT_ROUNDS)),
+                    preds=preds, rounds=int(cand.fixed.get("rounds", DEFAULT_ROUNDS)),
                     n_threads=n_threads, timeout=suite.timeout,
                 ))
     return jobs
@@ -322,9 +324,10 @@ def run_suite(
     done = store.done_keys()
     all_jobs = expand_jobs(suite, tasks, plans, in_memory=in_memory, n_threads=MODEL_THREADS)
     todo = [j for j in all_jobs if j.key not in done]
-    n_post = len(post_hoc_candidates(suite)) * sum(len(p) for p in plans.values())
+    post_keys = {job_key(name, c.name, f.index) for c in post_hoc_candidates(suite) for name, plan in plans.items() for f in plan.folds}
+    n_post = len(post_keys)
     n_total = len(all_jobs) + n_post
-    n_done = len(all_jobs) - len(todo) + sum(1 for k in done if k.split("\x1f")[1] in {c.name for c in post_hoc_candidates(suite)})
+    n_done = len(all_jobs) - len(todo) + len(post_keys & done)
     log.info("%s: %d jobs, %d already done, %d to run", run_dir, n_total, n_done, n_total - n_done)
     pools: list[Any] = []  # one executor for both phases, started only if there is work
 
@@ -339,10 +342,10 @@ def run_suite(
         if n_post:
             from benchmark.posthoc import run_selection_job
 
-            second = [j for j in expand_selection_jobs(suite, tasks, plans, store, in_memory=in_memory, n_threads=MODEL_THREADS) if j.key not in done]
+            second = expand_selection_jobs(suite, tasks, plans, store, in_memory=in_memory, n_threads=MODEL_THREADS, done=done)
             if second:
                 n_failed += _execute(second, store, pool, progress=progress, fn=run_selection_job)
-    except KeyboardInterrupt:
+    except BaseException:  # Ctrl-C or an error in the driver: stop the workers, keep what is stored
         for p in pools:
             p.close(cancel=True)
         raise
