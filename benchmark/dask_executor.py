@@ -159,11 +159,10 @@ def failed_record(job: Any, error: str, *, kind: str, worker: str | None = None)
 
     ``pid`` is unknown (None) and ``host`` is the worker's host when known.
     """
-    from benchmark.fitting import record_header
+    from benchmark.executors import lost_record
 
-    rec = record_header(job)
-    host = re.sub(r"^\w+://|:\d+$", "", worker).strip("[]") if worker else None
-    rec.update(pid=None, host=host, state="failed", error=error[:500], error_kind=kind)
+    rec = lost_record(job, state="failed", kind=kind, error=error[:500], pid=None)
+    rec["host"] = re.sub(r"^\w+://|:\d+$", "", worker).strip("[]") if worker else None
     return rec
 
 

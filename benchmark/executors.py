@@ -273,11 +273,14 @@ def lost_record(job: Any, *, state: str, kind: str, error: str, pid: int | None,
     """The record of a job whose worker could not return one (it died, hung or broke).
 
     ``started``: ``time.monotonic()`` when the job was handed to the worker (gives ``total_seconds``).
+    The Dask executor builds its lost records here too.
     """
     from benchmark.fitting import record_header
 
     rec = record_header(job)
-    rec.update(pid=pid, state=state, error=error, error_kind=kind, traceback=trace)
+    rec.update(pid=pid, state=state, error=error, error_kind=kind)
+    if trace:
+        rec["traceback"] = trace
     if started is not None:
         rec["total_seconds"] = time.monotonic() - started
     return rec
