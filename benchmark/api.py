@@ -20,8 +20,8 @@ import pandas as pd
 
 from benchmark.config import Suite, TaskConfig, parse_candidates, parse_settings
 from benchmark.errors import InputError
-from benchmark.metrics import METRICS
-from benchmark.results import ResultTable
+from benchmark.metrics import greater_is_better
+from benchmark.results.table import ResultTable
 
 DEFAULT_CANDIDATES = ("dummy", "linear", "knn", "svm", "random_forest", "extra_trees", "hist_gb", "xgboost", "lightgbm", "catboost")
 
@@ -62,7 +62,7 @@ def fold_leaderboard(table: ResultTable, metric: str) -> pd.DataFrame:
     """Leaderboard for one task: mean/std over folds, mean per-fold rank, test against the best."""
     ok = table.ok
     col = f"test_{metric}"
-    gib = METRICS[metric].greater_is_better
+    gib = greater_is_better(metric)
     wide = ok.pivot_table(index="fold", columns="candidate", values=col, aggfunc="mean")
     ranks = wide.rank(axis=1, ascending=not gib, method="average", na_option="bottom")
     lb = pd.DataFrame(
@@ -131,8 +131,8 @@ def compare(
     ``executor``: ``local`` (default), ``dask-local`` (a Dask LocalCluster of ``jobs`` worker
     processes) or a Dask scheduler address ``tcp://HOST:PORT`` (see docs/cluster.md).
     """
-    from benchmark.datasets import from_frame
-    from benchmark.runner import run_suite
+    from benchmark.data.datasets import from_frame
+    from benchmark.run.driver import run_suite
 
     task = from_frame(X, y, name=name, kind=kind, groups=groups, time=time)
     raw: dict[str, Any] = {
@@ -149,7 +149,7 @@ def compare(
         raise InputError(f"metric '{metric}' does not apply to a {task.kind} target", where="compare(metric)")
     run_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="bench-compare-"))
     try:
-        from benchmark.dask_executor import parse_executor
+        from benchmark.run.executors.dask_cluster import parse_executor
 
         executor = parse_executor(executor)
     except InputError as err:

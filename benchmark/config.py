@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 
 from benchmark.candidates import CandidateConfig, get_spec
+from benchmark.candidates.spaces import narrow
 from benchmark.errors import InputError
-from benchmark.metrics import METRICS, get_metric
-from benchmark.spaces import narrow
+from benchmark.metrics import DEFAULT_METRIC, METRICS, get_metric
 
 SAMPLERS = ("tpe", "random")
 _MAX_TRIALS = 100_000
@@ -88,7 +88,7 @@ class Suite:
     trials: int = 20
     seconds: float | None = None
     sampler: str = "tpe"
-    timeout: float | None = None  # seconds per model fit (see benchmark.limits)
+    timeout: float | None = None  # seconds per model fit (see benchmark.run.limits)
     retries: int = 0  # re-submissions of a job lost to a crashed worker (not part of the hash)
     model_seed: int | None = None
     learning_curve: tuple[float, ...] = DEFAULT_LEARNING_CURVE
@@ -232,7 +232,7 @@ def parse_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 def _metric(value: Any) -> dict[str, str]:
     if value is None:
-        return {"classification": "roc_auc", "regression": "rmse"}
+        return dict(DEFAULT_METRIC)
     if isinstance(value, str):
         m = _known_metric(value, "metric")
         group = "regression" if "regression" in m.kinds else "classification"
@@ -240,7 +240,7 @@ def _metric(value: Any) -> dict[str, str]:
         return {group: m.name, other: ""}
     if isinstance(value, Mapping):
         _unknown_keys(value, {"classification", "regression"}, "metric")
-        out = {"classification": "roc_auc", "regression": "rmse"}
+        out = dict(DEFAULT_METRIC)
         for group, name in value.items():
             m = _known_metric(_str(name, f"metric.{group}"), f"metric.{group}")
             kinds = ("binary", "multiclass") if group == "classification" else ("regression",)
@@ -283,7 +283,7 @@ def _task(item: Any, where: str, suite_max_rows: int | None) -> TaskConfig:
         raise InputError("give exactly one of 'dataset', 'path' or 'openml'", where=where)
     src = sources[0]
     if src == "dataset":
-        from benchmark.datasets import DATASETS
+        from benchmark.data.datasets import DATASETS
 
         ds = _str(item["dataset"], f"{where}.dataset")
         if ds not in DATASETS:

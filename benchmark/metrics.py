@@ -1,4 +1,10 @@
-"""Metrics: one table of what each metric needs and which way is better.
+"""Metrics: THE table of metric facts. Every other module asks here; none re-derives them.
+
+Per metric: the function, which way is better (``greater_is_better``), whether it lies on a fixed
+scale of at most 1 (``bounded``: AUC, accuracy, F1, R², so raw values are comparable across
+tasks and an absolute tolerance makes sense) and the kinds of task it applies to. Per task kind:
+the default metric (:data:`DEFAULT_METRIC`). A name not in the table (e.g. a column of a
+user's CSV) is taken as higher-is-better and unbounded.
 
 Classification metrics take integer labels ``y`` (codes 0..k-1) and a probability matrix
 ``proba`` of shape (n, k); regression metrics take ``y`` and predictions ``pred`` of shape (n,).
@@ -12,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn import metrics as skm
 
 from benchmark.errors import InputError
 
@@ -29,6 +34,7 @@ class Metric:
     greater_is_better: bool
     kinds: tuple[str, ...]
     description: str
+    bounded: bool = False
 
     def applies_to(self, kind: str) -> bool:
         return kind in self.kinds
@@ -43,18 +49,26 @@ def _labels(proba: np.ndarray) -> np.ndarray:
 
 
 def _accuracy(y: np.ndarray, proba: np.ndarray, k: int) -> float:
+    from sklearn import metrics as skm
+
     return float(skm.accuracy_score(y, _labels(proba)))
 
 
 def _balanced_accuracy(y: np.ndarray, proba: np.ndarray, k: int) -> float:
+    from sklearn import metrics as skm
+
     return float(skm.balanced_accuracy_score(y, _labels(proba)))
 
 
 def _f1_macro(y: np.ndarray, proba: np.ndarray, k: int) -> float:
+    from sklearn import metrics as skm
+
     return float(skm.f1_score(y, _labels(proba), average="macro", labels=np.arange(k), zero_division=0))
 
 
 def _roc_auc(y: np.ndarray, proba: np.ndarray, k: int) -> float:
+    from sklearn import metrics as skm
+
     present = np.unique(y)
     if present.size < 2:
         return float("nan")
@@ -70,6 +84,8 @@ def _roc_auc(y: np.ndarray, proba: np.ndarray, k: int) -> float:
 
 
 def _log_loss(y: np.ndarray, proba: np.ndarray, k: int) -> float:
+    from sklearn import metrics as skm
+
     p = np.clip(proba, 1e-15, 1.0)
     p = p / p.sum(axis=1, keepdims=True)
     return float(skm.log_loss(y, p, labels=np.arange(k)))
@@ -84,6 +100,8 @@ def _mae(y: np.ndarray, pred: np.ndarray, k: int) -> float:
 
 
 def _r2(y: np.ndarray, pred: np.ndarray, k: int) -> float:
+    from sklearn import metrics as skm
+
     if len(y) < 2:
         return float("nan")
     return float(skm.r2_score(y, pred))
@@ -92,19 +110,37 @@ def _r2(y: np.ndarray, pred: np.ndarray, k: int) -> float:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("accuracy", _accuracy, True, CLASSIFICATION, "fraction of correct labels"),
-        Metric("balanced_accuracy", _balanced_accuracy, True, CLASSIFICATION, "mean recall per class"),
-        Metric("f1_macro", _f1_macro, True, CLASSIFICATION, "F1 averaged over classes"),
-        Metric("roc_auc", _roc_auc, True, CLASSIFICATION, "ROC AUC (one-vs-rest for multiclass)"),
+        Metric("accuracy", _accuracy, True, CLASSIFICATION, "fraction of correct labels", bounded=True),
+        Metric("balanced_accuracy", _balanced_accuracy, True, CLASSIFICATION, "mean recall per class", bounded=True),
+        Metric("f1_macro", _f1_macro, True, CLASSIFICATION, "F1 averaged over classes", bounded=True),
+        Metric("roc_auc", _roc_auc, True, CLASSIFICATION, "ROC AUC (one-vs-rest for multiclass)", bounded=True),
         Metric("log_loss", _log_loss, False, CLASSIFICATION, "cross-entropy of predicted probabilities"),
         Metric("rmse", _rmse, False, REGRESSION, "root mean squared error"),
         Metric("mae", _mae, False, REGRESSION, "mean absolute error"),
-        Metric("r2", _r2, True, REGRESSION, "coefficient of determination"),
+        Metric("r2", _r2, True, REGRESSION, "coefficient of determination", bounded=True),
     )
 }
 
-#: Tuning metric per kind of task when a suite does not say.
-DEFAULT_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
+#: Tuning metric per group of task kinds when a suite does not say (``classification`` covers
+#: binary and multiclass).
+DEFAULT_METRIC = {"classification": "roc_auc", "regression": "rmse"}
+
+
+def greater_is_better(name: str) -> bool:
+    """Direction of the metric ``name``; a name not in the table counts as higher-is-better."""
+    m = METRICS.get(name)
+    return True if m is None else m.greater_is_better
+
+
+def is_bounded(name: str) -> bool:
+    """Whether ``name`` lies on a fixed scale of at most 1 (AUC, accuracy, F1, R²); unknown: no."""
+    m = METRICS.get(name)
+    return False if m is None else m.bounded
+
+
+def direction_text(name: str) -> str:
+    """``"higher is better"`` or ``"lower is better"`` for the metric ``name``."""
+    return "higher is better" if greater_is_better(name) else "lower is better"
 
 
 def get_metric(name: str) -> Metric:

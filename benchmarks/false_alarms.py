@@ -32,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmark.ci.regress import Options, Tolerance, compare, snapshot_from_run  # noqa: E402
 from benchmark.config import load_suite  # noqa: E402
-from benchmark.regress import Options, Tolerance, compare, snapshot_from_run  # noqa: E402
-from benchmark.runner import run_suite  # noqa: E402
+from benchmark.run.driver import run_suite  # noqa: E402
 
 
 def _rates(results: list, label: str) -> dict:

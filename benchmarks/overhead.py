@@ -76,7 +76,7 @@ def toolkit_run(suite, *, jobs: int, isolate: bool = False) -> tuple[float, floa
     """
     import inspect
 
-    from benchmark.runner import run_suite
+    from benchmark.run.driver import run_suite
 
     extra = {"isolate": isolate} if "isolate" in inspect.signature(run_suite).parameters else {}
     tmp = Path(tempfile.mkdtemp(prefix="overhead-"))
@@ -131,8 +131,8 @@ def direct_run(suite) -> tuple[float, float, dict[tuple[str, str, int], dict[str
     from threadpoolctl import threadpool_limits
 
     from benchmark.candidates import build_estimator
-    from benchmark.datasets import load_dataset
-    from benchmark.fitting import schema_of
+    from benchmark.data.datasets import load_dataset
+    from benchmark.run.worker import schema_of
     from benchmark.splits import make_plan
 
     scores: dict[tuple[str, str, int], dict[str, float]] = {}

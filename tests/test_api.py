@@ -69,7 +69,7 @@ def test_compare_bad_input_is_a_clear_error():
 
 
 def test_compare_can_switch_off_the_curves(tmp_path):
-    from benchmark.store import Store
+    from benchmark.results.store import Store
 
     X, y = make_frame(90), np.arange(90) % 2
     res = compare(X, y, candidates=["dummy", "linear"], trials=2, folds=3, inner=2, out=tmp_path / "r",

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.config import parse_suite
-from benchmark.runner import run_suite
+from benchmark.run.driver import run_suite
 
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]

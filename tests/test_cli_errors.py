@@ -381,7 +381,7 @@ def test_allow_outside_reads_the_file(tmp_path, monkeypatch, capsys):
 
 def test_relative_path_to_a_sibling_folder_inside_the_project_is_allowed(tmp_path, monkeypatch):
     """suites/x.yaml naming ../data/x.csv, run from the project root: inside the project, accepted."""
-    from benchmark.tasks import check_inside
+    from benchmark.data.resolve import check_inside
 
     (tmp_path / "suites").mkdir()
     (tmp_path / "data").mkdir()

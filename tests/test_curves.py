@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import curves
 from benchmark.config import DEFAULT_LEARNING_CURVE, parse_suite
 from benchmark.errors import InputError
-from benchmark.results import ResultTable
-from benchmark.runner import run_suite
-from benchmark.store import Store
+from benchmark.results.store import Store
+from benchmark.results.table import ResultTable
+from benchmark.run import curves
+from benchmark.run.driver import run_suite
 
 # ---------------------------------------------------------------------------------------------
 # subsamples and checkpoints
@@ -143,11 +143,11 @@ def test_a_failing_curve_fit_is_recorded_and_the_job_goes_on(run):
 def test_learning_curve_point_equals_an_independent_refit(run):
     from benchmark.candidates import build_estimator
     from benchmark.config import TaskConfig
-    from benchmark.fitting import fold_hash, schema_of
+    from benchmark.data.resolve import load_task
     from benchmark.metrics import score_all
+    from benchmark.run.tuning import predict_output
+    from benchmark.run.worker import fold_hash, schema_of
     from benchmark.splits import make_plan
-    from benchmark.tasks import load_task
-    from benchmark.tuning import predict_output
 
     rec = next(r for r in _jobs(run) if r["task"] == "iris" and r["candidate"] == "linear" and r["fold"] == 1)
     task = load_task(TaskConfig(name="iris", dataset="iris"), base_dir=".", seed=0)
@@ -242,8 +242,8 @@ def test_epoch_history_and_gpu_seconds_are_read_from_fitted_estimators():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from benchmark.fitting import epoch_history
-    from benchmark.tuning import gpu_seconds
+    from benchmark.run.tuning import gpu_seconds
+    from benchmark.run.worker import epoch_history
 
     class Net(BaseEstimator):
         def fit(self, X, y):

@@ -14,8 +14,8 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.config import load_suite
-from benchmark.runner import run_suite
-from benchmark.store import Store
+from benchmark.results.store import Store
+from benchmark.run.driver import run_suite
 from benchmark.testing import make_frame
 
 #: Fields that say where and how fast a job ran, not what it computed.
@@ -70,9 +70,9 @@ def _assert_same_records(run_dir, ref_dir) -> None:
 # ---- helpers that run inside the Dask workers (imported there from this module) ----
 
 def _count_loads() -> int:
-    """Wrap benchmark.tasks.load_task so each call is counted per task; empty the task cache."""
-    import benchmark.tasks as tasks_mod
-    from benchmark.fitting import _TASK_CACHE
+    """Wrap benchmark.data.resolve.load_task so each call is counted per task; empty the task cache."""
+    import benchmark.data.resolve as tasks_mod
+    from benchmark.run.worker import _TASK_CACHE
 
     _TASK_CACHE.clear()
     counts: dict[str, int] = {}
@@ -89,19 +89,19 @@ def _count_loads() -> int:
 
 
 def _loads() -> dict[str, int]:
-    import benchmark.tasks as tasks_mod
+    import benchmark.data.resolve as tasks_mod
 
     return dict(getattr(tasks_mod.load_task, "counts", {}))
 
 
 def _received() -> dict[str, int]:
-    from benchmark.dask_plugins import RECEIVED
+    from benchmark.run.executors.dask_plugins import RECEIVED
 
     return dict(RECEIVED)
 
 
 def _cached() -> int:
-    from benchmark.fitting import _TASK_CACHE
+    from benchmark.run.worker import _TASK_CACHE
 
     return len(_TASK_CACHE)
 
@@ -241,8 +241,8 @@ def test_malformed_executor_is_refused_by_the_parser(bad, suite_path, capsys):
 def test_cancel_shuts_a_local_cluster_down_while_a_job_runs(suite_path):
     import psutil
 
-    from benchmark.dask_executor import DaskExecutor
-    from benchmark.runner import expand_jobs, load_tasks, make_plans
+    from benchmark.run.driver import expand_jobs, load_tasks, make_plans
+    from benchmark.run.executors.dask_cluster import DaskExecutor
 
     raw_suite = load_suite(suite_path)
     from benchmark.config import parse_suite
@@ -268,9 +268,9 @@ def test_workers_with_other_library_versions_are_refused(cluster, suite_path, mo
     from importlib import metadata
 
     from benchmark import provenance
-    from benchmark.dask_executor import DaskExecutor
     from benchmark.errors import InputError
-    from benchmark.runner import expand_jobs, load_tasks, make_plans
+    from benchmark.run.driver import expand_jobs, load_tasks, make_plans
+    from benchmark.run.executors.dask_cluster import DaskExecutor
 
     cl, _ = cluster
     real = metadata.version("scikit-learn")

@@ -1,4 +1,4 @@
-"""Tests for benchmark.datasets: registry, file loaders, hashing, subsampling, input errors."""
+"""Tests for benchmark.data.datasets: registry, file loaders, hashing, subsampling, input errors."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import datasets
-from benchmark.datasets import (
+from benchmark.data import datasets
+from benchmark.data.datasets import (
     DATASETS,
     Task,
     from_frame,
@@ -153,7 +153,7 @@ def test_loaded_task_cannot_corrupt_the_cache() -> None:
 def test_hash_is_stable_across_loads_and_processes() -> None:
     here = load_dataset("credit_data", max_rows=500, seed=3).data_hash
     assert here == load_dataset("credit_data", max_rows=500, seed=3).data_hash
-    code = ("from benchmark.datasets import load_dataset; "
+    code = ("from benchmark.data.datasets import load_dataset; "
             "print(load_dataset('credit_data', max_rows=500, seed=3).data_hash)")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env,

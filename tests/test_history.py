@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark import history, regress
+from benchmark.ci import history, regress
+from benchmark.ci.regress import Snapshot
 from benchmark.config import parse_suite
 from benchmark.errors import InputError
-from benchmark.regress import Snapshot
-from benchmark.runner import run_suite
+from benchmark.run.driver import run_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = [0.90, 0.85, 0.93, 0.88, 0.91]

@@ -18,9 +18,9 @@ import pytest
 from sklearn.base import clone
 
 from benchmark.config import parse_suite
-from benchmark.limits import FitTimeout, fit_limit
-from benchmark.runner import run_suite
-from benchmark.store import Store
+from benchmark.results.store import Store
+from benchmark.run.driver import run_suite
+from benchmark.run.limits import FitTimeout, fit_limit
 from benchmark.testing import FaultyEstimator
 
 ROOT = Path(__file__).resolve().parents[1]

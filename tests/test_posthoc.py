@@ -9,13 +9,13 @@ from sklearn.metrics import mean_squared_error, roc_auc_score
 
 from benchmark.candidates import build_estimator
 from benchmark.config import parse_suite
-from benchmark.datasets import load_dataset
+from benchmark.data.datasets import load_dataset
 from benchmark.errors import InputError
-from benchmark.fitting import schema_of
-from benchmark.posthoc import load_oof, oof_path
-from benchmark.runner import run_suite
+from benchmark.results.store import Store
+from benchmark.run.driver import run_suite
+from benchmark.run.ensembles import load_oof, oof_path
+from benchmark.run.worker import schema_of
 from benchmark.splits import make_plan
-from benchmark.store import Store
 
 warnings.filterwarnings("ignore")
 

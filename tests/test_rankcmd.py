@@ -1,4 +1,4 @@
-"""Tests for ``bench rank`` (benchmark.rankcmd): CSV and run-directory input, errors, JSON."""
+"""Tests for ``bench rank`` (benchmark.cli.rank): CSV and run-directory input, errors, JSON."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import rankcmd
+from benchmark.cli import rank as rankcmd
 from benchmark.errors import InputError
 
 # Demšar (2006), Table 6 (see tests/test_stats.py for the note on 'voting').
@@ -133,14 +133,14 @@ def test_missing_file_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_module_entry_point_prints_no_traceback(tmp_path):
-    """``python -m benchmark.rankcmd`` works standalone; a bad CSV gives exit 2, one line."""
+    """``python -m benchmark.cli.rank`` works standalone; a bad CSV gives exit 2, one line."""
     bad = _write(tmp_path, "dataset,svm,knn\niris,0.9,x\nwine,0.8,0.7\n", "bad.csv")
-    proc = subprocess.run([sys.executable, "-m", "benchmark.rankcmd", str(bad)],
+    proc = subprocess.run([sys.executable, "-m", "benchmark.cli.rank", str(bad)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     good = _write(tmp_path, DEMSAR_CSV)
-    proc = subprocess.run([sys.executable, "-m", "benchmark.rankcmd", str(good), "--json"],
+    proc = subprocess.run([sys.executable, "-m", "benchmark.cli.rank", str(good), "--json"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["n_candidates"] == 4

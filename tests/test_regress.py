@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from benchmark import regress
+from benchmark.ci import regress
+from benchmark.ci.regress import Options, Snapshot, Tolerance, compare
 from benchmark.config import parse_suite
 from benchmark.errors import IncompatibleRunError, InputError
-from benchmark.regress import Options, Snapshot, Tolerance, compare
-from benchmark.runner import run_suite
+from benchmark.run.driver import run_suite
 from benchmark.stats import corrected_ttest
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,9 +13,9 @@ from benchmark.config import parse_suite
 from benchmark.report import build_html, write_report
 from benchmark.report.analysis import analyse
 from benchmark.report.palette import COLOURS, styles
-from benchmark.results import ResultTable
-from benchmark.runner import run_suite
-from benchmark.store import Store
+from benchmark.results.store import Store
+from benchmark.results.table import ResultTable
+from benchmark.run.driver import run_suite
 
 EVIL_TASK = "<script>alert('task')</script>"
 EVIL_CAND = "<img src=x onerror=alert(1)>"

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 from benchmark.config import parse_suite
-from benchmark.datasets import from_frame
-from benchmark.fitting import job_key
-from benchmark.results import ResultTable
-from benchmark.runner import run_suite
-from benchmark.store import Store
+from benchmark.data.datasets import from_frame
+from benchmark.results.store import Store
+from benchmark.results.table import ResultTable
+from benchmark.run.driver import run_suite
+from benchmark.run.worker import job_key
 from benchmark.testing import random_labels
 
 ALL = ["dummy", "linear", "knn", "svm", "random_forest", "extra_trees", "hist_gb", "xgboost", "lightgbm", "catboost"]
@@ -112,8 +112,8 @@ class _Interrupt(Exception):
 
 
 def test_resume_after_interruption_repeats_nothing_and_matches_uninterrupted(tmp_path, monkeypatch):
-    import benchmark.runner as runner_mod
-    from benchmark.executors import make_executor as real_make
+    import benchmark.run.driver as runner_mod
+    from benchmark.run.executors.local import make_executor as real_make
 
     suite = _suite(FAST, trials=2, folds=3, inner=2)
     full = run_suite(suite, out=tmp_path / "full", progress=False, report=False)

@@ -18,7 +18,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from benchmark.spaces import Space
+from benchmark.candidates.spaces import Space
 
 KINDS = ("binary", "multiclass", "regression")
 

@@ -21,7 +21,7 @@ from benchmark.candidates.base import (
     ordinal_preprocessor,
     pipeline,
 )
-from benchmark.spaces import int_range, log_float, uniform_float
+from benchmark.candidates.spaces import int_range, log_float, uniform_float
 
 
 def make_hist_gb(schema: Schema, params: dict[str, Any], *, seed: int, n_threads: int = 1) -> BaseEstimator:

@@ -23,7 +23,7 @@ from benchmark.candidates.base import (
     pipeline,
     scaled_preprocessor,
 )
-from benchmark.spaces import log_float
+from benchmark.candidates.spaces import log_float
 
 
 def make_dummy(schema: Schema, params: dict[str, Any], *, seed: int, n_threads: int = 1) -> BaseEstimator:

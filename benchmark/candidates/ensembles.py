@@ -12,7 +12,7 @@ the trial counts. :func:`count_base_fits` counts the base-model fits of one fitt
 every job record carries ``n_base_fits`` (tuning fits plus the final refit, counted in base
 models), which the fairness audit shows next to the model fits.
 
-``ensemble_selection`` is different: it is *post hoc* (see :mod:`benchmark.posthoc`). It runs no
+``ensemble_selection`` is different: it is *post hoc* (see :mod:`benchmark.run.ensembles`). It runs no
 trials; it selects, with replacement, from the configurations the other candidates tried while
 tuning, using their out-of-fold predictions, and refits only the chosen ones.
 """
@@ -45,7 +45,7 @@ from benchmark.candidates.base import (
     pipeline,
     scaled_preprocessor,
 )
-from benchmark.spaces import log_float
+from benchmark.candidates.spaces import log_float
 
 DEFAULT_MEMBERS = ("linear", "random_forest", "knn")
 

@@ -36,7 +36,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from benchmark.candidates.base import CandidateSpec, Schema, both_kinds, pipeline
-from benchmark.spaces import log_float
+from benchmark.candidates.spaces import log_float
 
 
 def resolve_device(device: str = "auto") -> str:

@@ -17,15 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.metrics import METRICS
-from benchmark.results import ResultTable
+from benchmark.metrics import greater_is_better, is_bounded
+from benchmark.results.table import ResultTable
 
 log = logging.getLogger(__name__)
 
 ALPHA = 0.05
 MISSING_POLICY = "last"
 #: Metrics on one scale whatever the task; differences in them can be compared across tasks.
-SCALE_FREE = frozenset({"accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "r2"})
 
 
 @dataclass
@@ -167,7 +166,7 @@ def _ranking(a: Analysis) -> None:
     block = block.reindex(index=[t for t in a.tasks if t in block.index], columns=a.candidates)
     a.block = block
     metrics = sorted(set(a.metrics.values()))
-    if a.one_metric and metrics and metrics[0] in SCALE_FREE:
+    if a.one_metric and metrics and is_bounded(metrics[0]):
         a.test_block, a.test_block_kind = block, "raw"
     else:
         norm = a.table.normalized_block().reindex(index=block.index, columns=a.candidates)
@@ -222,7 +221,7 @@ def _per_task(a: Analysis, task: str) -> None:
             a.per_task_note[task] = "tests against the best need two candidates with a score on every outer fold and at least two folds"
             continue
         try:
-            out[m] = stats.compare_to_best(complete, n_train=n_train, n_test=n_test, greater_is_better=METRICS[m].greater_is_better, alpha=a.alpha)
+            out[m] = stats.compare_to_best(complete, n_train=n_train, n_test=n_test, greater_is_better=greater_is_better(m), alpha=a.alpha)
         except Exception as exc:
             log.warning("compare_to_best failed on %s/%s: %s", task, m, exc)
             a.per_task_note[task] = f"the test against the best could not be computed: {exc}"
@@ -235,7 +234,7 @@ def _per_task(a: Analysis, task: str) -> None:
 
 
 def _curves(a: Analysis) -> None:
-    from benchmark import curves
+    from benchmark.run import curves
 
     try:
         a.lc = curves.learning_curves(a.records, a.metrics)

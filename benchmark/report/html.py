@@ -17,9 +17,9 @@ from benchmark.report import sections
 from benchmark.report.analysis import analyse
 from benchmark.report.markup import esc
 from benchmark.report.palette import styles as make_styles
-from benchmark.results import ResultTable
+from benchmark.results.store import Store
+from benchmark.results.table import ResultTable
 from benchmark.serialize import write_text_atomic
-from benchmark.store import Store
 
 log = logging.getLogger(__name__)
 

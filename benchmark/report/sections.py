@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.metrics import METRICS
+from benchmark.metrics import METRICS, direction_text, greater_is_better, is_bounded
 from benchmark.report import figures
-from benchmark.report.analysis import SCALE_FREE, Analysis, fold_scores
+from benchmark.report.analysis import Analysis, fold_scores
 from benchmark.report.conclusions import conclusions
 from benchmark.report.markup import (
     cand_cell,
@@ -52,7 +52,7 @@ def _safe_figure(make: Callable[[], str], caption: str, *, name: str, wide: bool
 
 
 def _direction(metric: str) -> str:
-    return "higher is better" if METRICS.get(metric) is None or METRICS[metric].greater_is_better else "lower is better"
+    return direction_text(metric)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,7 +119,7 @@ def leaderboard(a: Analysis, styles: Styles) -> str:
     task_ranks = block.rank(axis=1, ascending=False, method="average", na_option="bottom") if not block.empty else pd.DataFrame()
     single = len(a.tasks) == 1
     # a mean in metric units only where it means something: one task, or one scale-free metric
-    show_raw = a.one_metric and (single or next(iter(set(a.metrics.values())), "") in SCALE_FREE)
+    show_raw = a.one_metric and (single or is_bounded(next(iter(set(a.metrics.values())), "")))
     raw = a.table.to_block(oriented=False) if show_raw else pd.DataFrame()
     rows = []
     for pos, (c, r) in enumerate(ranks.items(), 1):
@@ -328,7 +328,7 @@ def _task(a: Analysis, styles: Styles, task: str) -> str:
     html.append(_task_table(a, styles, task))
     if a.per_task_note.get(task):
         html.append(f'<p class="note">{esc(a.per_task_note[task])}</p>')
-    gib = METRICS[m].greater_is_better if m in METRICS else True
+    gib = greater_is_better(m)
     lc = a.lc[a.lc["task"] == task] if not a.lc.empty else a.lc
     if not lc.empty and lc["fraction"].nunique() >= 2:
         html.append(_safe_figure(
@@ -364,7 +364,7 @@ def _task_table(a: Analysis, styles: Styles, task: str) -> str:
     order = list(a.candidates)
     if m0 in metrics:
         means = fold_scores(a, task, m0).mean()
-        gib = METRICS[m0].greater_is_better
+        gib = greater_is_better(m0)
         order = sorted(order, key=lambda c: (not finite(means.get(c)), -(means.get(c, 0) if gib else -means.get(c, 0)) if finite(means.get(c)) else 0))
     n_folds_expected = int(a.manifest.get("suite", {}).get("folds", 0) or 0) * int(a.manifest.get("suite", {}).get("repeats", 1) or 1)
     rows = []
@@ -503,7 +503,7 @@ def _post_hoc_table(a: Analysis, post_hoc: set[str]) -> str:
             singles = {k: float(np.mean(v)) for k, v in by_cand.items() if k not in post_hoc}
             if not singles:
                 continue
-            sign = 1.0 if METRICS[metric].greater_is_better else -1.0
+            sign = 1.0 if greater_is_better(metric) else -1.0
             best = max(singles, key=lambda k: sign * singles[k])
             ens = float(np.mean(by_cand[c]))
             weights: dict[str, float] = {}
@@ -525,7 +525,7 @@ def _post_hoc_table(a: Analysis, post_hoc: set[str]) -> str:
 def _fits(j: Mapping[str, Any]) -> int:
     if j.get("n_fits") is not None:
         return int(j["n_fits"])
-    from benchmark.fitting import n_fits
+    from benchmark.run.worker import n_fits
 
     return n_fits(list(j.get("trials") or [])) + (j.get("state") == "ok")
 

@@ -14,7 +14,7 @@ long:
 * **Hard limit (the executor).** A process worker attaches a small shared array with
   :func:`attach_clock`; ``fit_limit`` publishes in it when the current fit started, its limit
   and the trial number (see :func:`set_trial`).  The driver reads it and kills a worker whose
-  fit has run past ``limit + grace`` (see :mod:`benchmark.executors`).  Only processes that
+  fit has run past ``limit + grace`` (see :mod:`benchmark.run.executors.local`).  Only processes that
   run one fit at a time should attach a clock.
 
 Race-free exit: the timer's decision and the block's exit are serialised by a lock.  Once the

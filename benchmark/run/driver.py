@@ -19,10 +19,10 @@ from typing import Any
 from benchmark import provenance
 from benchmark.config import Suite
 from benchmark.errors import InputError
-from benchmark.executors import MODEL_THREADS, make_executor
-from benchmark.fitting import Job, TaskRef, job_key
+from benchmark.results.store import Store, require_compatible, require_unmixed
+from benchmark.run.executors.local import MODEL_THREADS, make_executor
+from benchmark.run.worker import Job, TaskRef, job_key
 from benchmark.splits import FoldPlan, make_plan
-from benchmark.store import Store, require_compatible, require_unmixed
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +41,14 @@ class RunResult:
     report: Path | None
 
     def table(self):
-        from benchmark.results import ResultTable
+        from benchmark.results.table import ResultTable
 
         return ResultTable.from_run(self.run_dir)
 
 
 def load_tasks(suite: Suite) -> dict[str, Any]:
     """Load every task of the suite, blaming errors on ``tasks[i]``; check the metric applies."""
-    from benchmark.tasks import load_task
+    from benchmark.data.resolve import load_task
 
     tasks: dict[str, Any] = {}
     for i, cfg in enumerate(suite.tasks):
@@ -80,7 +80,7 @@ def check_candidates(suite: Suite, tasks: dict[str, Any]) -> None:
     constructors reject unknown keyword arguments at once.
     """
     from benchmark.candidates import build_estimator, get_spec
-    from benchmark.fitting import schema_of
+    from benchmark.run.worker import schema_of
 
     by_kind = {task.kind: task for task in tasks.values()}
     for i, cand in enumerate(suite.candidates):
@@ -103,7 +103,7 @@ def check_candidates(suite: Suite, tasks: dict[str, Any]) -> None:
 def _check_post_hoc(suite: Suite, i: int) -> None:
     """An ensemble_selection entry: only ``library`` (other, non-post-hoc candidates) and ``rounds``."""
     from benchmark.candidates import get_spec
-    from benchmark.posthoc import DEFAULT_ROUNDS, library_names
+    from benchmark.run.ensembles import DEFAULT_ROUNDS, library_names
 
     cand = suite.candidates[i]
     where = f"{suite.source}: candidates[{i}]"
@@ -195,7 +195,7 @@ def _task_refs(suite: Suite, tasks: dict[str, Any], *, in_memory: bool) -> dict[
 
 def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan], *, in_memory: bool, n_threads: int) -> list[Job]:
     """The full design, ordered fold-major so partial runs cover every candidate evenly."""
-    from benchmark.posthoc import library_names
+    from benchmark.run.ensembles import library_names
 
     jobs = []
     refs = _task_refs(suite, tasks, in_memory=in_memory)
@@ -239,7 +239,7 @@ def expand_selection_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, 
 
     Call after the base jobs have run: each job carries its (task, fold) library as arrays.
     """
-    from benchmark.posthoc import DEFAULT_ROUNDS, SelectionJob, build_library, library_names
+    from benchmark.run.ensembles import DEFAULT_ROUNDS, SelectionJob, build_library, library_names
 
     post_hoc = post_hoc_candidates(suite)
     if not post_hoc:
@@ -296,10 +296,10 @@ def run_suite(
     ``jobs=1`` in a worker process (``bench run`` does; so does any suite that sets ``timeout``
     or ``retries``), so a crashing or hanging fit costs only its own job.  ``executor``:
     ``local``, ``dask-local`` or a Dask scheduler address
-    (:func:`benchmark.dask_executor.parse_executor`); the manifest records it, but it is no
+    (:func:`benchmark.run.executors.dask_cluster.parse_executor`); the manifest records it, but it is no
     part of the resume check (results do not depend on it).
     """
-    from benchmark.dask_executor import check_reachable, describe, parse_executor
+    from benchmark.run.executors.dask_cluster import check_reachable, describe, parse_executor
 
     t0 = time.perf_counter()
     executor = parse_executor(executor)
@@ -340,7 +340,7 @@ def run_suite(
     try:
         n_failed = _execute(todo, store, pool, progress=progress) if todo else 0
         if n_post:
-            from benchmark.posthoc import run_selection_job
+            from benchmark.run.ensembles import run_selection_job
 
             second = expand_selection_jobs(suite, tasks, plans, store, in_memory=in_memory, n_threads=MODEL_THREADS, done=done)
             if second:
@@ -351,7 +351,7 @@ def run_suite(
         raise
     for p in pools:
         p.close()
-    from benchmark.results import export_run
+    from benchmark.results.table import export_run
 
     export_run(run_dir)
     report_path = None
@@ -380,14 +380,14 @@ def _choose_run_dir(suite: Suite, out: str | Path | None, resume: bool) -> Path:
 
 def _execute(todo: list, store: Store, pool: Callable[[], Any], *, progress: bool, fn=None) -> int:
     """Run the jobs on ``pool()`` (an executor) through ``fn`` (default
-    :func:`benchmark.fitting.run_job`), appending each record as it arrives; return the number
+    :func:`benchmark.run.worker.run_job`), appending each record as it arrives; return the number
     of failures. The caller closes the executor.
 
     A record's ``_oof`` (out-of-fold predictions for ensemble selection) is saved to its own file
     first and never enters ``records.jsonl``.
     """
-    from benchmark.fitting import run_job
-    from benchmark.posthoc import save_oof
+    from benchmark.run.ensembles import save_oof
+    from benchmark.run.worker import run_job
 
     n_failed = 0
     failures: dict[str, int] = {}

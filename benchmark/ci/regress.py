@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import IncompatibleRunError, InputError
+from benchmark.metrics import greater_is_better, is_bounded
 from benchmark.serialize import jsonable, write_text_atomic
 
 FORMAT = "bench-baseline"
@@ -62,8 +63,6 @@ DEFAULT_TIME_RATIO = 3.0
 DEFAULT_TIME_FLOOR = 0.05  # seconds
 DEFAULT_TIME_FIELD = "cpu_seconds"
 TIME_MODES = ("auto", "fail", "warn", "off")
-BOUNDED_METRICS = frozenset({"roc_auc", "accuracy", "balanced_accuracy", "f1_macro", "r2"})
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 
 # Suite fields whose change makes fold scores incomparable (the splits, or what a fold means).
 PROTOCOL_KEYS = ("folds", "repeats", "inner", "seed")
@@ -147,8 +146,8 @@ def _finite(x: Any) -> float | None:
 
 def snapshot_from_run(run_dir: str | Path) -> Snapshot:
     """Read a run directory (``manifest.json`` + ``records.jsonl``) into a :class:`Snapshot`."""
-    from benchmark.results import ResultTable
-    from benchmark.store import Store, mixed_records
+    from benchmark.results.store import Store, mixed_records
+    from benchmark.results.table import ResultTable
 
     store = Store(run_dir)
     manifest = store.read_manifest()
@@ -432,7 +431,7 @@ class Tolerance:
     def amount(self, metric: str, baseline_mean: float) -> float:
         """The tolerance in metric units for ``metric`` given the baseline's mean."""
         if self.value is None:
-            if metric in BOUNDED_METRICS:
+            if is_bounded(metric):
                 return DEFAULT_ABS_TOLERANCE
             return DEFAULT_REL_TOLERANCE * abs(baseline_mean)
         return self.value * abs(baseline_mean) if self.relative else self.value
@@ -592,17 +591,6 @@ class RegressionResult:
 # --------------------------------------------------------------------------------------------
 # The comparison
 # --------------------------------------------------------------------------------------------
-
-
-def greater_is_better(metric: str) -> bool:
-    try:
-        from benchmark.metrics import METRICS
-
-        if metric in METRICS:
-            return bool(METRICS[metric].greater_is_better)
-    except ImportError:  # pragma: no cover
-        pass
-    return metric not in LOWER_IS_BETTER
 
 
 def one_sided_p(gains_current: Sequence[float], gains_baseline: Sequence[float], *, n_train: float, n_test: float) -> tuple[float, float]:

@@ -1,5 +1,5 @@
 """``bench baseline``, ``bench regress`` and ``bench history``: the command-line glue of CI
-regression tracking (the logic lives in :mod:`benchmark.regress` and :mod:`benchmark.history`).
+regression tracking (the logic lives in :mod:`benchmark.ci.regress` and :mod:`benchmark.ci.history`).
 
 Exit codes of ``bench regress``: 0 no regression, 1 regression found, 2 unusable input (missing
 or damaged files, runs that are not comparable because data, splits or protocol changed).
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmark import argtypes
+from benchmark.cli import argtypes
 from benchmark.errors import BenchmarkError
 
 COMMANDS = ("baseline", "regress", "history")
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from benchmark.regress import Options, Tolerance
+    from benchmark.ci.regress import Options, Tolerance
 
     return Options(metric=args.metric, tolerance=Tolerance.parse(args.tolerance), alpha=args.alpha,
                    time_ratio=args.time_ratio, time_floor=args.time_floor, times=args.times, time_field=args.time_field,
@@ -91,8 +91,8 @@ def _options(args: argparse.Namespace) -> Any:
 
 
 def _baseline(args: argparse.Namespace) -> int:
+    from benchmark.ci.regress import incomplete_cells, snapshot_from_run, write_baseline
     from benchmark.errors import InputError
-    from benchmark.regress import incomplete_cells, snapshot_from_run, write_baseline
 
     snap = snapshot_from_run(args.run_dir)
     gaps = incomplete_cells(snap)
@@ -115,7 +115,7 @@ def _write(path: str | None, text: str) -> None:
 
 
 def _regress(args: argparse.Namespace) -> int:
-    from benchmark import regress
+    from benchmark.ci import regress
 
     try:
         opts = _options(args)
@@ -136,7 +136,7 @@ def _regress(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    from benchmark import history
+    from benchmark.ci import history
 
     if args.history_command == "append":
         n = history.append(args.run_dir, args.file, commit=args.commit, label=args.label, keep=args.keep)

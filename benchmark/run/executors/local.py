@@ -2,7 +2,7 @@
 
 - ``InlineExecutor``: in this process, one job at a time (the library ``compare()`` default and
   for debugging).  A fit that crashes the process takes the driver with it, and only the soft
-  time limit (:func:`benchmark.limits.fit_limit`) applies.
+  time limit (:func:`benchmark.run.limits.fit_limit`) applies.
 - ``ProcessExecutor``: our own pool of spawned worker processes, each model limited to one
   thread so the machine is not oversubscribed; in-memory tasks are handed to each worker once,
   at start-up, not once per job.  It isolates fits: a worker that dies (segfault, ``os._exit``,
@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from benchmark.fitting import Job, preload_tasks, run_job
-from benchmark.limits import CLOCK_SLOTS, attach_clock, read_clock
+from benchmark.run.limits import CLOCK_SLOTS, attach_clock, read_clock
+from benchmark.run.worker import Job, preload_tasks, run_job
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -72,7 +72,7 @@ class InlineExecutor:
 class ProcessExecutor:
     """Our own pool of ``workers`` spawned processes; records are yielded as jobs complete.
 
-    Each worker has its own pipe and a shared clock (:func:`benchmark.limits.attach_clock`).
+    Each worker has its own pipe and a shared clock (:func:`benchmark.run.limits.attach_clock`).
     The driver waits on the pipes and on the process sentinels together
     (``multiprocessing.connection.wait``), so it notices at once when a worker dies:
 
@@ -275,7 +275,7 @@ def lost_record(job: Any, *, state: str, kind: str, error: str, pid: int | None,
     ``started``: ``time.monotonic()`` when the job was handed to the worker (gives ``total_seconds``).
     The Dask executor builds its lost records here too.
     """
-    from benchmark.fitting import record_header
+    from benchmark.run.worker import record_header
 
     rec = record_header(job)
     rec.update(pid=pid, state=state, error=error, error_kind=kind)
@@ -340,10 +340,10 @@ def make_executor(jobs: int, tasks: dict[str, Any] | None = None, *, retries: in
 
     ``retries``: how often a job lost to a crashed worker is re-submitted (process pool only).
     ``executor``: ``local`` (the above), ``dask-local`` (a Dask LocalCluster of ``jobs`` worker
-    processes) or a Dask scheduler address ``tcp://HOST:PORT`` (see :mod:`benchmark.dask_executor`).
+    processes) or a Dask scheduler address ``tcp://HOST:PORT`` (see :mod:`benchmark.run.executors.dask_cluster`).
     """
     if executor != "local":
-        from benchmark.dask_executor import DaskExecutor
+        from benchmark.run.executors.dask_cluster import DaskExecutor
 
         return DaskExecutor(executor, workers=max(1, jobs), tasks=tasks, retries=retries)
     if jobs <= 1 and not isolate:

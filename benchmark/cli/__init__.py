@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from benchmark import argtypes
+from benchmark.cli import argtypes
 from benchmark.errors import BenchmarkError
 
 log = logging.getLogger("benchmark")
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="resume even if the suite, data or versions changed")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--allow-outside", action="store_true", help="read data files that relative paths reach outside the current and the suite's folder")
-    from benchmark.dask_executor import EXECUTOR_HELP, executor_arg
+    from benchmark.run.executors.dask_cluster import EXECUTOR_HELP, executor_arg
 
     run.add_argument("--executor", type=executor_arg, default="local", metavar="{local,dask-local,dask://HOST:PORT}", help=EXECUTOR_HELP + "; see docs/cluster.md")
 
@@ -44,11 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", help="output file (default RUN_DIR/report.html)")
     rep.add_argument("--force", action="store_true", help="report even if records.jsonl mixes records of different data or splits")
 
-    from benchmark import rankcmd
+    from benchmark.cli import rank as rankcmd
 
     rankcmd.add_parser(sub)
 
-    from benchmark import regresscmd
+    from benchmark.cli import ci as regresscmd
 
     regresscmd.add_parser(sub)
 
@@ -83,21 +83,21 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run(args)
     if args.command == "report":
         from benchmark.report import write_report
-        from benchmark.store import require_unmixed
+        from benchmark.results.store import require_unmixed
 
         require_unmixed(args.run_dir, force=args.force)  # clear error if not a run directory or records are mixed
-        from benchmark.results import export_run
+        from benchmark.results.table import export_run
 
         export_run(args.run_dir)
         path = write_report(args.run_dir, out=args.out)
         print(path)
         return 0
     if args.command == "rank":
-        from benchmark import rankcmd
+        from benchmark.cli import rank as rankcmd
 
         return rankcmd.run(args)
     if args.command in ("baseline", "regress", "history"):
-        from benchmark import regresscmd
+        from benchmark.cli import ci as regresscmd
 
         return regresscmd.run(args)
     if args.command == "list":
@@ -106,7 +106,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 #: Where suites are looked up by name: the current project, then the suites shipped with the package.
-_SUITE_DIRS = (Path("suites"), Path(__file__).resolve().parent.parent / "suites")
+_SUITE_DIRS = (Path("suites"), Path(__file__).resolve().parents[2] / "suites")
 
 
 def _suite_path(text: str) -> Path:
@@ -120,7 +120,7 @@ def _suite_path(text: str) -> Path:
 
 def _run(args: argparse.Namespace) -> int:
     from benchmark.config import load_suite
-    from benchmark.runner import run_suite
+    from benchmark.run.driver import run_suite
 
     suite = load_suite(_suite_path(args.suite)).with_overrides(seed=args.seed, trials=args.trials, model_seed=args.model_seed)
     _check_data_paths(suite, allow_outside=args.allow_outside)
@@ -142,8 +142,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _check_data_paths(suite, *, allow_outside: bool) -> None:
     """Every file task's path stays in the project unless --allow-outside (see tasks.check_inside)."""
+    from benchmark.data.resolve import check_inside
     from benchmark.errors import InputError
-    from benchmark.tasks import check_inside
 
     for i, task in enumerate(suite.tasks):
         if task.path is not None:
@@ -167,7 +167,7 @@ def _list(what: str) -> int:
     if what == "datasets":
         import pandas as pd
 
-        from benchmark.datasets import list_datasets
+        from benchmark.data.datasets import list_datasets
 
         with pd.option_context("display.width", 200, "display.max_colwidth", 70, "display.max_rows", 500):
             print(list_datasets().to_string(index=False))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmark import argtypes
+from benchmark.cli import argtypes
 from benchmark.errors import InputError
 
 _ALPHA = argtypes.bounded(float, lambda v: 0.0 < v < 1.0, "alpha must lie strictly between 0 and 1, got {text}")
@@ -32,7 +32,6 @@ _ALPHA = argtypes.bounded(float, lambda v: 0.0 < v < 1.0, "alpha must lie strict
 if TYPE_CHECKING:  # pandas is imported lazily so that `bench --help` stays fast
     import pandas as pd
 
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 MISSING_TOKENS = frozenset({"", "na", "nan", "n/a", "null", "none"})
 PROG = "bench rank"
 
@@ -187,23 +186,12 @@ def _task_metrics(table: pd.DataFrame, manifest: dict[str, Any], tasks: list[str
     return out
 
 
-def greater_is_better(metric: str) -> bool:
-    """Direction of a metric: the registry's when known, else ``log_loss``/``rmse``/``mae``
-    are lower-is-better and everything else higher-is-better."""
-    try:
-        from benchmark.metrics import METRICS
-
-        if metric in METRICS:
-            return bool(METRICS[metric].greater_is_better)
-    except (ImportError, AttributeError):  # pragma: no cover - metrics registry unavailable
-        pass
-    return metric not in LOWER_IS_BETTER
-
-
 def _cell_scores(table: pd.DataFrame, metric_of: dict[str, str], orient: bool) -> pd.DataFrame:
     """Rows ok with a score in ``score`` (the task's metric, negated if lower-is-better and
     ``orient``)."""
     import pandas as pd
+
+    from benchmark.metrics import greater_is_better
 
     parts = []
     for task, m in metric_of.items():
@@ -254,6 +242,8 @@ def read_run_dir(run_dir: str | Path, *, metric: str | None = None) -> Scores:
     if missing:
         raise InputError(f"{path}: no column(s) {', '.join('test_' + m for m in missing)}; "
                          f"choose --metric from: {', '.join(available) or 'none recorded'}")
+    from benchmark.metrics import greater_is_better
+
     names = sorted(set(metric_of.values()))
     mixed = len(names) > 1
     cells = _cell_scores(table, metric_of, orient=mixed)
@@ -376,7 +366,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry: ``python -m benchmark.rankcmd SCORES.csv [options]``."""
+    """Standalone entry: ``python -m benchmark.cli.rank SCORES.csv [options]``."""
     parser = _configure(argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0]))
     return run(parser.parse_args(argv))
 

@@ -1,12 +1,12 @@
 """Run history for CI: keep runs by commit, draw per-candidate score and time trends.
 
 A history file is JSON lines: each line is one run in the baseline format of
-:mod:`benchmark.regress` (``{"format": "bench-baseline", "version": 1, "meta": {...,
+:mod:`benchmark.ci.regress` (``{"format": "bench-baseline", "version": 1, "meta": {...,
 "git_commit": ..., "label": ...}, "tasks": {...}, "rows": [...]}``), appended by
 :func:`append` (``bench history append RUN_DIR --file F``).  :func:`load_history` reads history
 files, baseline files and run directories alike; :func:`build_history` orders the runs by
 the time they were appended (run directories: by creation time), keeps the newest run per commit, and compares each run with the one before it
-using :func:`benchmark.regress.compare` (same rule as ``bench regress``), so the page marks the
+using :func:`benchmark.ci.regress.compare` (same rule as ``bench regress``), so the page marks the
 commits where a significant change happened; runs that are not comparable (data or splits
 changed) start a new segment.  :func:`render_page` draws one self-contained HTML page (inline
 SVG from matplotlib, text kept as text, no external URL, every name HTML-escaped).
@@ -27,8 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmark.errors import InputError
-from benchmark.regress import (
+from benchmark.ci.regress import (
     Options,
     RegressionResult,
     Snapshot,
@@ -37,6 +36,7 @@ from benchmark.regress import (
     snapshot_from_dict,
     snapshot_from_run,
 )
+from benchmark.errors import InputError
 from benchmark.serialize import write_text_atomic
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")

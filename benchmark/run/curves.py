@@ -5,7 +5,7 @@ Two halves, both pure:
 * **Worker side** — what the worker needs to compute the curve records of one job:
   :func:`learning_subsample` (nested, seeded, stratified subsets of the outer training rows),
   :func:`budget_checkpoints` and :func:`best_so_far_numbers` (which configuration would have been
-  chosen after ``b`` trials).  The worker (:mod:`benchmark.fitting`) stores per job::
+  chosen after ``b`` trials).  The worker (:mod:`benchmark.run.worker`) stores per job::
 
       learning_curve: [{fraction, n_train, test: {metric: v}, train: {metric: v}}, ...]
                       (a point whose fit failed has ``error``; one too small to fit has ``skipped``)
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.metrics import METRICS
+from benchmark.metrics import greater_is_better
 
 #: Budget checkpoints 1, 2, 5, 10, 20, 50, … (then the full budget is added).
 _STEPS = (1, 2, 5)
@@ -162,10 +162,6 @@ def _jobs(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return list(seen.values())
 
 
-def _gib(metric: str) -> bool:
-    return METRICS[metric].greater_is_better if metric in METRICS else True
-
-
 def _mean_sd(values: Sequence[float]) -> tuple[float, float, int]:
     v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
     if not len(v):
@@ -204,7 +200,7 @@ def learning_curves(records: Iterable[Mapping[str, Any]], metrics: Mapping[str, 
         rm, rs, _ = _mean_sd(a["train"])
         rows.append({
             "task": task, "candidate": cand, "fraction": frac, "metric": metrics[task],
-            "greater_is_better": _gib(metrics[task]),
+            "greater_is_better": greater_is_better(metrics[task]),
             "n_train": float(np.mean([x for x in a["n"] if x is not None])) if a["n"] else math.nan,
             "test_mean": tm, "test_sd": ts, "train_mean": rm, "train_sd": rs, "n_folds": nf,
             "n_failed": len(a["failed"]), "n_skipped": len(a["skipped"]),
@@ -264,7 +260,7 @@ def tuning_curves(records: Iterable[Mapping[str, Any]], metrics: Mapping[str, st
         if not trials or r.get("task") not in metrics:
             continue
         m = metrics[r["task"]]
-        gib = _gib(m)
+        gib = greater_is_better(m)
         vals = [t.get("value") if t.get("state") == "ok" else None for t in sorted(trials, key=lambda t: t.get("number", 0))]
         s = seed + int(r.get("fold", 0) or 0)
         per.setdefault((r["task"], r["candidate"]), []).append(
@@ -278,7 +274,7 @@ def tuning_curves(records: Iterable[Mapping[str, Any]], metrics: Mapping[str, st
         shuffled = np.vstack([_pad(c[1], n) for c in curves])
         for i in range(n):
             a, b = _mean_sd(ordered[:, i].tolist()), _mean_sd(shuffled[:, i].tolist())
-            rows.append({"task": task, "candidate": cand, "trial": i + 1, "metric": m, "greater_is_better": _gib(m),
+            rows.append({"task": task, "candidate": cand, "trial": i + 1, "metric": m, "greater_is_better": greater_is_better(m),
                          "mean": a[0], "sd": a[1], "shuffled_mean": b[0], "shuffled_sd": b[1], "n_folds": a[2]})
     cols = ["task", "candidate", "trial", "metric", "greater_is_better", "mean", "sd", "shuffled_mean", "shuffled_sd", "n_folds"]
     return pd.DataFrame(rows, columns=cols)
@@ -326,7 +322,7 @@ def budget_scores(records: Iterable[Mapping[str, Any]], metrics: Mapping[str, st
     rows = []
     for (task, cand, b), vals in acc.items():
         mean, _, n = _mean_sd(vals)
-        rows.append({"task": task, "candidate": cand, "budget": b, "metric": metrics[task], "greater_is_better": _gib(metrics[task]),
+        rows.append({"task": task, "candidate": cand, "budget": b, "metric": metrics[task], "greater_is_better": greater_is_better(metrics[task]),
                      "mean": mean, "n_folds": n})
     return pd.DataFrame(rows, columns=["task", "candidate", "budget", "metric", "greater_is_better", "mean", "n_folds"])
 

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from benchmark.candidates import CandidateConfig, Schema, build_estimator
-from benchmark.limits import FitTimeout, fit_limit, set_trial
+from benchmark.candidates.spaces import Space, decode, to_optuna
 from benchmark.metrics import Metric, get_metric
-from benchmark.spaces import Space, decode, to_optuna
+from benchmark.run.limits import FitTimeout, fit_limit, set_trial
 from benchmark.splits import Split
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def evaluate(
     raised); a new list when not given.  ``gpu`` / ``base_fits``: lists that get each fit's GPU
     seconds / base-model fits.  ``oof``: an array of ``len(X)`` rows (× k classes) that gets the
     validation predictions at the validation rows (out-of-fold predictions).  ``timeout``:
-    seconds each fit may take (:func:`benchmark.limits.fit_limit`; raises ``FitTimeout``).
+    seconds each fit may take (:func:`benchmark.run.limits.fit_limit`; raises ``FitTimeout``).
     """
     from benchmark.candidates.ensembles import count_base_fits
 

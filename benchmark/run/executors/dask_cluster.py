@@ -8,7 +8,7 @@ budget travel with it), so results are identical to the local executors.
 How data reaches the workers:
 
 - tasks loaded from a source (registry dataset, file, OpenML) are loaded by each worker process
-  on first use and cached there (:func:`benchmark.fitting.get_task`); file paths are made
+  on first use and cached there (:func:`benchmark.run.worker.get_task`); file paths are made
   absolute before submission, so remote workers only need the same path on a shared filesystem;
 - in-memory tasks (the library call) travel once per worker process inside a worker plugin,
   which Dask also hands to workers that join (or restart) later; jobs carry only a reference.
@@ -149,7 +149,7 @@ def run_on_worker(fn: Callable[[Any], dict[str, Any]], job: Any, expected_versio
 
 def forget_tasks(keys: list[tuple[str, str]]) -> int:
     """Drop a finished run's tasks from this worker process's cache; return how many were held."""
-    from benchmark.fitting import _TASK_CACHE
+    from benchmark.run.worker import _TASK_CACHE
 
     return sum(_TASK_CACHE.pop(tuple(k), None) is not None for k in keys)
 
@@ -159,7 +159,7 @@ def failed_record(job: Any, error: str, *, kind: str, worker: str | None = None)
 
     ``pid`` is unknown (None) and ``host`` is the worker's host when known.
     """
-    from benchmark.executors import lost_record
+    from benchmark.run.executors.local import lost_record
 
     rec = lost_record(job, state="failed", kind=kind, error=error[:500], pid=None)
     rec["host"] = re.sub(r"^\w+://|:\d+$", "", worker).strip("[]") if worker else None
@@ -261,7 +261,7 @@ class DaskExecutor:
                 )
 
     def _register_plugin(self, tasks: dict[str, Any]) -> None:
-        from benchmark.dask_plugins import SetupWorker
+        from benchmark.run.executors.dask_plugins import SetupWorker
 
         self._plugin_name = f"benchmark-{uuid.uuid4().hex[:12]}"
         self._cache_keys.update((t.name, t.data_hash) for t in tasks.values())
@@ -284,7 +284,7 @@ class DaskExecutor:
         """
         from distributed import as_completed
 
-        from benchmark.fitting import run_job
+        from benchmark.run.worker import run_job
 
         fn = fn or run_job
         queue = iter(jobs)
@@ -396,7 +396,7 @@ def _portable(job: Any) -> Any:
     cfg = job.task.config
     if cfg is None or cfg.path is None:
         return job
-    from benchmark.tasks import resolve_path
+    from benchmark.data.resolve import resolve_path
 
     path = str(resolve_path(cfg.path, job.task.base_dir).resolve())
     if path == cfg.path:

@@ -10,7 +10,7 @@ The ``ensemble_selection`` candidate runs no trials of its own. On each (task, o
 2. after all base jobs, the driver builds one :class:`SelectionJob` per (task, fold): the library
    of every saved configuration and its predictions;
 3. the worker (:func:`run_selection_job`) runs greedy forward selection with replacement
-   (:func:`benchmark.selection.greedy_selection`, Caruana et al. 2004) on the validation rows,
+   (:func:`benchmark.run.selection.greedy_selection`, Caruana et al. 2004) on the validation rows,
    refits each distinct chosen configuration on the whole outer training set, averages their
    test predictions with the selection weights and scores the outer test fold.
 
@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 
 from benchmark.candidates import CandidateConfig
-from benchmark.fitting import TaskRef, get_task, job_key, record_header, schema_of
-from benchmark.limits import FitTimeout, fit_limit
+from benchmark.run.limits import FitTimeout, fit_limit
+from benchmark.run.worker import TaskRef, get_task, job_key, record_header, schema_of
 from benchmark.splits import Fold
 
 OOF_DIR = "oof"
@@ -164,8 +164,8 @@ def _select_and_score(job: SelectionJob) -> dict[str, Any]:
     from benchmark.candidates import build_estimator
     from benchmark.candidates.ensembles import count_base_fits
     from benchmark.metrics import get_metric, score_all
-    from benchmark.selection import greedy_selection
-    from benchmark.tuning import predict_output
+    from benchmark.run.selection import greedy_selection
+    from benchmark.run.tuning import predict_output
 
     if not job.members:
         raise RuntimeError("empty library: no library candidate completed this fold with saved out-of-fold predictions")

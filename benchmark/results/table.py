@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.metrics import METRICS
+from benchmark.metrics import METRICS, greater_is_better
+from benchmark.results.store import Store
 from benchmark.serialize import write_text_atomic
-from benchmark.store import Store
 
 # Record fields that are lists of dicts: kept in records.jsonl (and trials.csv), not in the flat table.
 _NESTED = ("trials", "traceback", "type", "learning_curve", "budget_curve", "epoch_history")
@@ -94,7 +94,7 @@ class ResultTable:
                     "std": vals.std(ddof=1) if len(vals) > 1 else np.nan,
                     "n_folds": int(len(vals)),
                     "n_failed": int((grp["state"] != "ok").sum()) if "state" in grp else 0,
-                    "greater_is_better": METRICS[m].greater_is_better if m in METRICS else True,
+                    "greater_is_better": greater_is_better(m),
                     "fit_seconds": ok["fit_seconds"].mean() if "fit_seconds" in ok and len(ok) else np.nan,
                     "n_trials": ok["n_trials"].mean() if "n_trials" in ok and len(ok) else np.nan,
                 }

@@ -5,7 +5,7 @@ configuration on the whole outer training set, scores the outer test fold (and t
 rows) with every applicable metric, and returns a flat record. Failure is data: an exception
 becomes a record with ``state="failed"``, the error and its traceback.
 
-After the final refit the worker adds the curve records (see :mod:`benchmark.curves`):
+After the final refit the worker adds the curve records (see :mod:`benchmark.run.curves`):
 ``learning_curve`` (the tuned configuration refitted on nested subsamples of the outer training
 rows), ``budget_curve`` (the outer-test score of the configuration that would have been chosen
 after 1, 2, 5, 10, … trials) and, for estimators that log it, ``epoch_history``.  A failed curve
@@ -27,10 +27,10 @@ from typing import Any
 from benchmark.candidates import CandidateConfig, Schema, build_estimator
 from benchmark.candidates.ensembles import count_base_fits
 from benchmark.config import TaskConfig
-from benchmark.limits import FitTimeout, fit_limit
 from benchmark.metrics import score_all
+from benchmark.run.limits import FitTimeout, fit_limit
+from benchmark.run.tuning import TuningFailed, gpu_seconds, predict_output, tune
 from benchmark.splits import Fold
-from benchmark.tuning import TuningFailed, gpu_seconds, predict_output, tune
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def get_task(ref: TaskRef):
     if key not in _TASK_CACHE:
         if ref.config is None:
             raise RuntimeError(f"in-memory task '{ref.name}' was not handed to this worker")
-        from benchmark.tasks import load_task
+        from benchmark.data.resolve import load_task
 
         task = load_task(ref.config, base_dir=ref.base_dir, seed=ref.seed)
         if task.data_hash != ref.data_hash:
@@ -173,7 +173,7 @@ def oof_payload(oof: dict[int, Any]) -> dict[str, Any] | None:
     """A job's out-of-fold predictions as ``{"numbers": (t,), "preds": (t, n_train[, k])}``.
 
     Not part of the stored record: the driver pops ``_oof`` from a record and saves it under
-    ``RUN_DIR/oof/`` (see :mod:`benchmark.posthoc`).  None when no trial completed every split.
+    ``RUN_DIR/oof/`` (see :mod:`benchmark.run.ensembles`).  None when no trial completed every split.
     """
     import numpy as np
 
@@ -297,7 +297,7 @@ def _score_fit(job: Job, task, schema: Schema, params: dict[str, Any], rows, *, 
 
 def _learning_curve(job: Job, task, schema: Schema, params, test_scores, train_scores) -> list[dict[str, Any]]:
     """One point per fraction: the tuned configuration refitted on a nested subsample of the training rows."""
-    from benchmark.curves import TooSmall, learning_subsample, subsample_seed
+    from benchmark.run.curves import TooSmall, learning_subsample, subsample_seed
 
     ytr = task.y[job.fold.train]
     seed = subsample_seed(fold_hash(job.fold))
@@ -330,8 +330,8 @@ def _budget_curve(job: Job, task, schema: Schema, result, test_scores) -> tuple[
     """Outer-test scores of the configuration chosen after 1, 2, 5, 10, … trials; the refits it took and their GPU seconds."""
     import numpy as np
 
-    from benchmark.curves import best_so_far_numbers, budget_checkpoints
     from benchmark.metrics import get_metric
+    from benchmark.run.curves import best_so_far_numbers, budget_checkpoints
 
     trials = [t.to_dict() for t in result.trials]
     chosen = best_so_far_numbers(trials, get_metric(job.metric).greater_is_better)

@@ -1,4 +1,4 @@
-"""Turn a suite's task entry into a loaded :class:`benchmark.datasets.Task`."""
+"""Turn a suite's task entry into a loaded :class:`benchmark.data.datasets.Task`."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def check_inside(path: str, base_dir: str, *, allow_outside: bool = False) -> No
 
 def load_task(cfg: TaskConfig, *, base_dir: str = ".", seed: int = 0):
     """Load the data a task entry names (registry dataset, file, or OpenML id)."""
-    from benchmark import datasets
+    from benchmark.data import datasets
 
     if cfg.dataset is not None:
         task = datasets.load_dataset(cfg.dataset, max_rows=cfg.max_rows, seed=seed)

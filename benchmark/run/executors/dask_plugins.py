@@ -1,4 +1,4 @@
-"""The Dask worker plugin of :mod:`benchmark.dask_executor` (imports ``distributed``; loaded only for Dask runs)."""
+"""The Dask worker plugin of :mod:`benchmark.run.executors.dask_cluster` (imports ``distributed``; loaded only for Dask runs)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from benchmark.fitting import _TASK_CACHE, preload_tasks
+from benchmark.run.worker import _TASK_CACHE, preload_tasks
 
 #: Per worker process: how many times each in-memory task arrived (one per plugin set-up).
 RECEIVED: Counter[str] = Counter()
@@ -20,7 +20,7 @@ class SetupWorker(WorkerPlugin):
     ignores Ctrl-C (the driver shuts the workers down itself).
 
     Dask sends the plugin, with the tasks, to every worker once, including workers that join or
-    restart later; jobs then carry only a reference (:class:`benchmark.fitting.TaskRef`).
+    restart later; jobs then carry only a reference (:class:`benchmark.run.worker.TaskRef`).
     """
 
     idempotent = False
