@@ -131,7 +131,7 @@ def compare(
     ``executor``: ``local`` (default), ``dask-local`` (a Dask LocalCluster of ``jobs`` worker
     processes) or a Dask scheduler address ``tcp://HOST:PORT`` (see docs/cluster.md).
     """
-    from benchmark.data.datasets import from_frame
+    from benchmark.data.build import from_frame
     from benchmark.run.driver import run_suite
 
     task = from_frame(X, y, name=name, kind=kind, groups=groups, time=time)

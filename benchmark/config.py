@@ -19,6 +19,7 @@ import yaml
 
 from benchmark.candidates import CandidateConfig, get_spec
 from benchmark.candidates.spaces import narrow
+from benchmark.data.registry import DATASETS
 from benchmark.errors import InputError
 from benchmark.metrics import DEFAULT_METRIC, METRICS, get_metric
 
@@ -283,8 +284,6 @@ def _task(item: Any, where: str, suite_max_rows: int | None) -> TaskConfig:
         raise InputError("give exactly one of 'dataset', 'path' or 'openml'", where=where)
     src = sources[0]
     if src == "dataset":
-        from benchmark.data.datasets import DATASETS
-
         ds = _str(item["dataset"], f"{where}.dataset")
         if ds not in DATASETS:
             import difflib

@@ -131,7 +131,7 @@ def direct_run(suite) -> tuple[float, float, dict[tuple[str, str, int], dict[str
     from threadpoolctl import threadpool_limits
 
     from benchmark.candidates import build_estimator
-    from benchmark.data.datasets import load_dataset
+    from benchmark.data.loaders import load_dataset
     from benchmark.run.worker import schema_of
     from benchmark.splits import make_plan
 

@@ -1,4 +1,4 @@
-"""Tests for benchmark.data.datasets: registry, file loaders, hashing, subsampling, input errors."""
+"""Tests for benchmark.data (task, build, registry, loaders): registry, file loaders, hashing, subsampling, input errors."""
 
 from __future__ import annotations
 
@@ -14,17 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.data import datasets
-from benchmark.data.datasets import (
-    DATASETS,
-    Task,
-    from_frame,
-    infer_kind,
-    list_datasets,
-    load_dataset,
-    load_file,
-    load_openml,
-)
+from benchmark.data import loaders
+from benchmark.data.build import from_frame, infer_kind
+from benchmark.data.loaders import list_datasets, load_dataset, load_file, load_openml
+from benchmark.data.registry import DATASETS
+from benchmark.data.task import Task, task_hash
 from benchmark.errors import InputError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -96,7 +90,7 @@ def test_registry_entry_loads_with_declared_kind(name: str) -> None:
     if info.positive is not None:
         assert task.classes[-1] == info.positive
     # every text column of the raw data became a category column
-    raw = datasets._raw_frame(info.source)
+    raw = loaders._raw_frame(info.source)
     for col in raw.columns:
         if col in task.X.columns and not pd.api.types.is_numeric_dtype(raw[col].dtype):
             assert isinstance(task.X[col].dtype, pd.CategoricalDtype), col
@@ -141,7 +135,7 @@ def test_loaded_task_cannot_corrupt_the_cache() -> None:
     second = load_dataset("penguins")
     assert second.data_hash == load_dataset("penguins").data_hash
     assert second.n_features == 6 and len(np.unique(second.y)) == 3
-    assert second.data_hash == datasets.task_hash(
+    assert second.data_hash == task_hash(
         second.X, second.y, kind=second.kind, classes=second.classes)
 
 
@@ -153,7 +147,7 @@ def test_loaded_task_cannot_corrupt_the_cache() -> None:
 def test_hash_is_stable_across_loads_and_processes() -> None:
     here = load_dataset("credit_data", max_rows=500, seed=3).data_hash
     assert here == load_dataset("credit_data", max_rows=500, seed=3).data_hash
-    code = ("from benchmark.data.datasets import load_dataset; "
+    code = ("from benchmark.data.loaders import load_dataset; "
             "print(load_dataset('credit_data', max_rows=500, seed=3).data_hash)")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env,

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.config import load_suite
-from benchmark.data.datasets import load_dataset
+from benchmark.data.loaders import load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -68,7 +68,7 @@ def test_early_stopping_restores_the_best_epoch_and_keeps_history():
 def test_validation_rows_are_carved_from_the_training_rows_only(monkeypatch):
     """Early stopping sees only rows passed to fit; in a run those are outer-training rows."""
     from benchmark.candidates import neural
-    from benchmark.data.datasets import from_frame
+    from benchmark.data.build import from_frame
     from benchmark.run.worker import Job, TaskRef, preload_tasks, run_job
     from benchmark.splits import make_plan
 

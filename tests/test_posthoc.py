@@ -9,7 +9,7 @@ from sklearn.metrics import mean_squared_error, roc_auc_score
 
 from benchmark.candidates import build_estimator
 from benchmark.config import parse_suite
-from benchmark.data.datasets import load_dataset
+from benchmark.data.loaders import load_dataset
 from benchmark.errors import InputError
 from benchmark.results.store import Store
 from benchmark.run.driver import run_suite

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from benchmark.config import parse_suite
-from benchmark.data.datasets import from_frame
+from benchmark.data.build import from_frame
 from benchmark.results.store import Store
 from benchmark.results.table import ResultTable
 from benchmark.run.driver import run_suite

@@ -199,7 +199,7 @@ def test_user_data_paths_never_reach_a_pickle_reader(tmp_path, monkeypatch):
     """Whatever a data path is called, loading it never calls pandas' or pickle's unpicklers."""
     import pickle
 
-    from benchmark.data.datasets import load_file
+    from benchmark.data.loaders import load_file
     from benchmark.errors import InputError
 
     def boom(*args, **kwargs):

@@ -167,7 +167,7 @@ def _list(what: str) -> int:
     if what == "datasets":
         import pandas as pd
 
-        from benchmark.data.datasets import list_datasets
+        from benchmark.data.loaders import list_datasets
 
         with pd.option_context("display.width", 200, "display.max_colwidth", 70, "display.max_rows", 500):
             print(list_datasets().to_string(index=False))

@@ -1,11 +1,21 @@
-"""Turn a suite's task entry into a loaded :class:`benchmark.data.datasets.Task`."""
+"""A suite's task entry (:class:`benchmark.config.TaskConfig`) → a loaded :class:`~benchmark.data.task.Task`.
+
+Also the path policy for file tasks: where a relative path is looked up, and which paths
+``bench run`` refuses. The loaders themselves are imported on first use, so the CLI can check
+paths without importing pandas.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmark.config import TaskConfig
 from benchmark.errors import InputError
+
+if TYPE_CHECKING:
+    from benchmark.data.task import Task
 
 
 def resolve_path(path: str, base_dir: str) -> Path:
@@ -38,17 +48,15 @@ def check_inside(path: str, base_dir: str, *, allow_outside: bool = False) -> No
         )
 
 
-def load_task(cfg: TaskConfig, *, base_dir: str = ".", seed: int = 0):
+def load_task(cfg: TaskConfig, *, base_dir: str = ".", seed: int = 0) -> Task:
     """Load the data a task entry names (registry dataset, file, or OpenML id)."""
-    from benchmark.data import datasets
+    from benchmark.data import loaders
 
     if cfg.dataset is not None:
-        task = datasets.load_dataset(cfg.dataset, max_rows=cfg.max_rows, seed=seed)
-        if cfg.name != task.name:
-            task = _renamed(task, cfg.name)
-        return task
+        task = loaders.load_dataset(cfg.dataset, max_rows=cfg.max_rows, seed=seed)
+        return task if cfg.name == task.name else replace(task, name=cfg.name)
     if cfg.path is not None:
-        return datasets.load_file(
+        return loaders.load_file(
             resolve_path(cfg.path, base_dir),
             target=cfg.target,
             name=cfg.name,
@@ -60,11 +68,5 @@ def load_task(cfg: TaskConfig, *, base_dir: str = ".", seed: int = 0):
             seed=seed,
         )
     if cfg.openml is not None:
-        return datasets.load_openml(cfg.openml, target=cfg.target, name=cfg.name, max_rows=cfg.max_rows, seed=seed)
+        return loaders.load_openml(cfg.openml, target=cfg.target, name=cfg.name, max_rows=cfg.max_rows, seed=seed)
     raise InputError("give exactly one of 'dataset', 'path' or 'openml'")
-
-
-def _renamed(task, name: str):
-    from dataclasses import replace
-
-    return replace(task, name=name)
