@@ -1,8 +1,10 @@
 """Test helpers shipped with the package: tiny generated tasks, and a faulty estimator.
 
-:class:`FaultyEstimator` raises, sleeps, hangs or kills its process on request; it is registered
-as the candidate base ``fault`` (a test double, left out of ``bench list candidates``) so a
-suite can say ``{name: crashy, base: fault, params: {mode: segfault}}``.
+:class:`FaultyEstimator` raises, sleeps, hangs or kills its process on request. This module is a
+candidate plugin: with ``BENCHMARK_PLUGINS=benchmark.testing`` in the environment (the test suite
+sets it in ``tests/conftest.py``) the registry gains the base ``fault`` (a test double, left out
+of ``bench list candidates``), so a suite can say
+``{name: crashy, base: fault, params: {mode: segfault}}``. Production code never imports it.
 """
 
 from __future__ import annotations
