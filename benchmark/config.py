@@ -20,6 +20,7 @@ import yaml
 from benchmark.candidates import CandidateConfig, get_spec
 from benchmark.candidates.spaces import narrow
 from benchmark.data.registry import DATASETS
+from benchmark.data.task import TaskConfig
 from benchmark.errors import InputError
 from benchmark.metrics import DEFAULT_METRIC, METRICS, get_metric
 
@@ -56,22 +57,6 @@ class _SuiteLoader(yaml.SafeLoader):
             except TypeError:  # unhashable key: SafeLoader reports it below
                 continue
         return super().construct_mapping(node, deep=deep)
-
-
-@dataclass(frozen=True)
-class TaskConfig:
-    """Where a task's data comes from: exactly one of ``dataset``, ``path`` or ``openml``."""
-
-    name: str
-    dataset: str | None = None
-    path: str | None = None
-    openml: int | None = None
-    target: str | None = None
-    drop: tuple[str, ...] = ()
-    groups: str | None = None
-    time: str | None = None
-    kind: str | None = None
-    max_rows: int | None = None
 
 
 @dataclass(frozen=True)

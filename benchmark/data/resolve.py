@@ -1,4 +1,4 @@
-"""A suite's task entry (:class:`benchmark.config.TaskConfig`) → a loaded :class:`~benchmark.data.task.Task`.
+"""A suite's task entry (:class:`benchmark.data.task.TaskConfig`) → a loaded :class:`~benchmark.data.task.Task`.
 
 Also the path policy for file tasks: where a relative path is looked up, and which paths
 ``bench run`` refuses. The loaders themselves are imported on first use, so the CLI can check
@@ -11,11 +11,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmark.config import TaskConfig
 from benchmark.errors import InputError
 
 if TYPE_CHECKING:
-    from benchmark.data.task import Task
+    from benchmark.data.task import Task, TaskConfig
 
 
 def resolve_path(path: str, base_dir: str) -> Path:

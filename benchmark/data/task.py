@@ -5,7 +5,8 @@ A Task holds the features ``X`` (numeric columns as float64, text/bool columns a
 float64 for regression), optional ``groups``/``time`` arrays for grouped or time-ordered CV, and a
 content hash (``data_hash``, :func:`task_hash`) that is identical across processes.
 
-Tasks are built by :mod:`benchmark.data.build` (a table or in-memory arrays) and
+A suite names a task with a :class:`TaskConfig` (where its data comes from), which
+:mod:`benchmark.data.resolve` turns into a Task. Tasks are built by :mod:`benchmark.data.build` (a table or in-memory arrays) and
 :mod:`benchmark.data.loaders` (registry datasets, files, OpenML).
 """
 
@@ -18,6 +19,22 @@ import numpy as np
 import pandas as pd
 
 KINDS = ("binary", "multiclass", "regression")
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """Where a task's data comes from: exactly one of ``dataset``, ``path`` or ``openml``."""
+
+    name: str
+    dataset: str | None = None
+    path: str | None = None
+    openml: int | None = None
+    target: str | None = None
+    drop: tuple[str, ...] = ()
+    groups: str | None = None
+    time: str | None = None
+    kind: str | None = None
+    max_rows: int | None = None
 
 
 @dataclass(frozen=True, eq=False)
