@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.candidates import PLUGINS_ENV, _plugin_specs, get_spec, registry
+from benchmark.candidates import PLUGINS_ENV, get_spec, registry
+from benchmark.candidates.catalog import _plugin_specs
 from benchmark.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -134,12 +134,3 @@ def _columns(schema: Schema, num: Any, cat: Any) -> ColumnTransformer:
 
 def pipeline(prep: ColumnTransformer, model: BaseEstimator) -> Pipeline:
     return Pipeline([("prep", prep), ("model", model)])
-
-
-def build_estimator(config: CandidateConfig, schema: Schema, params: Mapping[str, Any], *, seed: int, n_threads: int = 1) -> BaseEstimator:
-    """Build the unfitted estimator for ``config`` with ``params`` (tuned) over its fixed ones."""
-    from benchmark.candidates import get_spec
-
-    spec = get_spec(config.base)
-    merged = {**spec.fixed, **config.fixed, **params}
-    return spec.factory(schema, merged, seed=seed, n_threads=n_threads)

@@ -52,7 +52,7 @@ DEFAULT_MEMBERS = ("linear", "random_forest", "knn")
 
 def _members(schema: Schema, names: Any, *, seed: int, n_threads: int) -> list[tuple[str, BaseEstimator]]:
     """Build the named registered candidates at their defaults, as (name, pipeline) pairs."""
-    from benchmark.candidates import build_estimator, default_config
+    from benchmark.candidates.catalog import build_estimator, default_config
 
     if isinstance(names, str):
         names = [names]
