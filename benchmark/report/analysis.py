@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.metrics import greater_is_better, is_bounded
+from benchmark.report import curves
 from benchmark.results.table import ResultTable
 
 log = logging.getLogger(__name__)
@@ -234,8 +235,6 @@ def _per_task(a: Analysis, task: str) -> None:
 
 
 def _curves(a: Analysis) -> None:
-    from benchmark.run import curves
-
     try:
         a.lc = curves.learning_curves(a.records, a.metrics)
         a.lc_summary = curves.learning_curve_summary(a.lc)
