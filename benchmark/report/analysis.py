@@ -19,6 +19,7 @@ import pandas as pd
 
 from benchmark.metrics import greater_is_better, is_bounded
 from benchmark.report import curves
+from benchmark.results.records import job_key, latest_jobs
 from benchmark.results.table import ResultTable
 
 log = logging.getLogger(__name__)
@@ -63,11 +64,7 @@ class Analysis:
     @functools.cached_property
     def jobs(self) -> list[dict[str, Any]]:
         """The last record of every (task, candidate, fold) job (a resumed run may repeat one)."""
-        seen: dict[tuple[Any, Any, Any], dict[str, Any]] = {}
-        for r in self.records:
-            if r.get("type") == "job":
-                seen[(r.get("task"), r.get("candidate"), r.get("fold"))] = r
-        return list(seen.values())
+        return latest_jobs(self.records)
 
     @property
     def leader(self) -> str | None:
@@ -151,7 +148,7 @@ def analyse(table: ResultTable, manifest: dict[str, Any], records: list[dict[str
 def _missing(a: Analysis) -> None:
     suite = a.manifest.get("suite", {})
     n_folds = int(suite.get("folds", 0) or 0) * int(suite.get("repeats", 1) or 1)
-    done = {(r.get("task"), r.get("candidate"), r.get("fold")) for r in a.jobs}
+    done = {job_key(r) for r in a.jobs}
     a.expected_jobs = len(a.tasks) * len(a.candidates) * n_folds
     a.missing_jobs = [(t, c, k) for t in a.tasks for c in a.candidates for k in range(n_folds) if (t, c, k) not in done]
 

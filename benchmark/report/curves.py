@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.metrics import greater_is_better
+from benchmark.results.records import latest_jobs
 
 
 def _oriented(values: Sequence[float | None], greater_is_better: bool) -> np.ndarray:
@@ -54,15 +55,6 @@ def shuffled_best_so_far(values: Sequence[float | None], greater_is_better: bool
     return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
-def _jobs(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The last record of each (task, candidate, fold) job (a resumed run may repeat one)."""
-    seen: dict[tuple[Any, Any, Any], Mapping[str, Any]] = {}
-    for r in records:
-        if r.get("type") == "job":
-            seen[(r.get("task"), r.get("candidate"), r.get("fold"))] = r
-    return list(seen.values())
-
-
 def _mean_sd(values: Sequence[float]) -> tuple[float, float, int]:
     v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
     if not len(v):
@@ -79,7 +71,7 @@ def learning_curves(records: Iterable[Mapping[str, Any]], metrics: Mapping[str, 
     n_skipped (points too small to fit).
     """
     acc: dict[tuple[str, str, float], dict[str, list[Any]]] = {}
-    for r in _jobs(records):
+    for r in latest_jobs(records):
         if r.get("state") != "ok" or r.get("task") not in metrics:
             continue
         m = metrics[r["task"]]
@@ -156,7 +148,7 @@ def tuning_curves(records: Iterable[Mapping[str, Any]], metrics: Mapping[str, st
     its last best forward.
     """
     per: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
-    for r in _jobs(records):
+    for r in latest_jobs(records):
         trials = r.get("trials") or []
         if not trials or r.get("task") not in metrics:
             continue
@@ -210,7 +202,7 @@ def budget_scores(records: Iterable[Mapping[str, Any]], metrics: Mapping[str, st
     cap, or nothing to tune) contributes its point with the largest ``trials`` ≤ the budget.
     Columns: task, candidate, budget, metric, greater_is_better, mean, n_folds.
     """
-    jobs = [r for r in _jobs(records) if r.get("state") == "ok" and r.get("budget_curve") and r.get("task") in metrics]
+    jobs = [r for r in latest_jobs(records) if r.get("state") == "ok" and r.get("budget_curve") and r.get("task") in metrics]
     budgets = sorted({int(p["trials"]) for r in jobs for p in r["budget_curve"]})
     acc: dict[tuple[str, str, int], list[float]] = {}
     for r in jobs:
@@ -260,7 +252,7 @@ def epoch_histories(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     candidates record; other records contribute nothing.
     """
     rows = []
-    for r in _jobs(records):
+    for r in latest_jobs(records):
         for i, e in enumerate(r.get("epoch_history") or []):
             if not isinstance(e, Mapping):
                 continue

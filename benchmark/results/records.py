@@ -1,0 +1,33 @@
+"""Facts about the stored job records themselves, read the same way by every reader of a run.
+
+A record is one line of ``records.jsonl`` (see :mod:`benchmark.results.store`).  This module is
+plain Python (no pandas), so the worker can use it as cheaply as the report does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+#: The fields that name a job: one (task, candidate, outer fold).
+JOB_KEY = ("task", "candidate", "fold")
+
+R = TypeVar("R", bound=Mapping[str, Any])
+
+
+def job_key(record: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The (task, candidate, fold) a record belongs to."""
+    return tuple(record.get(k) for k in JOB_KEY)
+
+
+def latest_jobs(records: Iterable[R]) -> list[R]:
+    """The latest record of each job (a resumed run may repeat one), in first-seen job order.
+
+    Only ``type == "job"`` records count.  This is the one place that knows which of a job's
+    records wins; the result table, the report and its curves all read a run through it.
+    """
+    seen: dict[tuple[Any, ...], R] = {}
+    for r in records:
+        if r.get("type") == "job":
+            seen[job_key(r)] = r
+    return list(seen.values())
