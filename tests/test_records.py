@@ -1,6 +1,6 @@
 """Facts read from stored job records: the latest record per job, fits spent."""
 
-from benchmark.results.records import job_key, latest_jobs
+from benchmark.results.records import job_key, latest_jobs, model_fits, n_fits
 from benchmark.results.table import ResultTable
 
 
@@ -20,3 +20,11 @@ def test_result_table_reads_the_same_latest_records():
     recs = [_rec("t", "A", 0, test_roc_auc=0.1), _rec("t", "A", 0, test_roc_auc=0.9), _rec("t", "A", 1, test_roc_auc=0.7)]
     df = ResultTable.from_records(recs, {}).df
     assert list(df["fold"]) == [0, 1] and list(df["test_roc_auc"]) == [0.9, 0.7]
+
+
+def test_fits_are_counted_from_the_record_or_its_trials():
+    trials = [{"state": "ok", "fold_values": [0.1, 0.2]}, {"state": "failed", "fold_values": [0.3]}, {"state": "failed"}]
+    assert n_fits(trials) == 2 + 2 + 1
+    assert model_fits({"n_fits": 7, "trials": trials, "state": "ok"}) == 7
+    assert model_fits({"trials": trials, "state": "ok"}) == 6  # an old record: tuning fits + the final refit
+    assert model_fits({"trials": trials, "state": "failed"}) == 5

@@ -36,6 +36,7 @@ from benchmark.report.markup import (
     table,
 )
 from benchmark.report.palette import Style
+from benchmark.results.records import model_fits
 
 log = logging.getLogger(__name__)
 
@@ -414,7 +415,7 @@ def fairness(a: Analysis, styles: Styles) -> str:
     n_folds = int(s.get("folds", 0) or 0) * int(s.get("repeats", 1) or 1)
     any_gpu = any(j.get("gpu_seconds") for j in jobs)
     post_hoc = {j["candidate"] for j in jobs if j.get("post_hoc")}
-    any_base = any(j.get("n_base_fits") is not None and int(j["n_base_fits"]) != _fits(j) for j in jobs)
+    any_base = any(j.get("n_base_fits") is not None and int(j["n_base_fits"]) != model_fits(j) for j in jobs)
     rows = []
     short: list[str] = []
     for c in a.candidates:
@@ -425,7 +426,7 @@ def fairness(a: Analysis, styles: Styles) -> str:
             short.append(c)
         trials_total = sum(len(j.get("trials") or []) for j in js)
         failed_trials = sum(1 for j in js for t in (j.get("trials") or []) if t.get("state") != "ok")
-        tuning_fits = sum(_fits(j) for j in js)
+        tuning_fits = sum(model_fits(j) for j in js)
         curve_fits = sum(int(j.get("curve_fits") or 0) for j in js)
         cpu = sum(float(j.get("cpu_seconds") or 0) - float(j.get("curve_cpu_seconds") or 0) for j in js)
         cpu_curves = sum(float(j.get("curve_cpu_seconds") or 0) for j in js)
@@ -520,14 +521,6 @@ def _post_hoc_table(a: Analysis, post_hoc: set[str]) -> str:
     header = ["ensemble", "task", "metric", ("ensemble", "mean outer-test score"), ("best single", "the best other candidate by mean outer-test score, picked with hindsight on the test folds, which favours it"),
               ("gain", "ensemble minus best single, oriented so that positive is better"), ("weights", "mean selection weight per candidate over the folds")]
     return "<h3>What the ensemble of the tuned models buys</h3>" + table(header, rows, sortable=True, cls="posthoc")
-
-
-def _fits(j: Mapping[str, Any]) -> int:
-    if j.get("n_fits") is not None:
-        return int(j["n_fits"])
-    from benchmark.run.worker import n_fits
-
-    return n_fits(list(j.get("trials") or [])) + (j.get("state") == "ok")
 
 
 def _budget_verdict(a: Analysis, budget: int, short: list[str]) -> str:

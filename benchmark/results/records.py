@@ -31,3 +31,16 @@ def latest_jobs(records: Iterable[R]) -> list[R]:
         if r.get("type") == "job":
             seen[job_key(r)] = r
     return list(seen.values())
+
+
+def n_fits(trials: Iterable[Mapping[str, Any]]) -> int:
+    """Model fits spent on tuning: one per inner split scored, plus the fit that raised in a failed trial."""
+    return sum(len(t.get("fold_values") or []) + (t.get("state") != "ok") for t in trials)
+
+
+def model_fits(record: Mapping[str, Any]) -> int:
+    """Model fits a job spent: its ``n_fits`` field, or (records written before it existed)
+    the tuning fits counted from its trials plus the final refit of a completed job."""
+    if record.get("n_fits") is not None:
+        return int(record["n_fits"])
+    return n_fits(list(record.get("trials") or [])) + (record.get("state") == "ok")
