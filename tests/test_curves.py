@@ -8,6 +8,7 @@ import pytest
 
 from benchmark.config import DEFAULT_LEARNING_CURVE, parse_suite
 from benchmark.errors import InputError
+from benchmark.report import curves as report_curves
 from benchmark.results.store import Store
 from benchmark.results.table import ResultTable
 from benchmark.run import curves
@@ -57,17 +58,17 @@ def test_best_so_far_follows_the_tuner_rule():
     assert curves.best_so_far_numbers(trials, True) == [0, 0, 2, 2, 2]  # ties go to the earlier trial
     assert curves.best_so_far_numbers(trials, False) == [0, 0, 0, 0, 4]
     assert curves.best_so_far_numbers([{"number": 0, "value": None, "state": "failed"}], True) == [None]
-    run = curves.best_so_far([None, 3.0, 2.0, 5.0], True)
+    run = report_curves.best_so_far([None, 3.0, 2.0, 5.0], True)
     assert math.isnan(run[0]) and list(run[1:]) == [3.0, 3.0, 5.0]
-    assert list(curves.best_so_far([3.0, 2.0, 5.0], False)) == [3.0, 2.0, 2.0]
+    assert list(report_curves.best_so_far([3.0, 2.0, 5.0], False)) == [3.0, 2.0, 2.0]
 
 
 def test_shuffled_curve_is_monotone_and_ends_at_the_best():
     vals = [0.5, 0.9, 0.7, 0.6, 0.8]
-    sh = curves.shuffled_best_so_far(vals, True, n_shuffles=200, seed=1)
+    sh = report_curves.shuffled_best_so_far(vals, True, n_shuffles=200, seed=1)
     assert np.all(np.diff(sh) >= -1e-12) and sh[-1] == pytest.approx(0.9)
     assert sh[0] == pytest.approx(np.mean(vals), abs=0.03)  # one random trial: the mean, in expectation
-    low = curves.shuffled_best_so_far(vals, False, n_shuffles=50, seed=1)
+    low = report_curves.shuffled_best_so_far(vals, False, n_shuffles=50, seed=1)
     assert low[-1] == pytest.approx(0.5) and np.all(np.diff(low) <= 1e-12)
 
 
@@ -134,7 +135,7 @@ def test_a_failing_curve_fit_is_recorded_and_the_job_goes_on(run):
     assert knn and all(r["state"] == "ok" for r in knn)
     first = knn[0]["learning_curve"][0]
     assert first["fraction"] == 0.1 and "n_neighbors" in first["error"] and "test" not in first
-    lc = curves.learning_curves(_jobs(run), {"iris": "roc_auc"})
+    lc = report_curves.learning_curves(_jobs(run), {"iris": "roc_auc"})
     row = lc[(lc.candidate == "knn30") & (lc.fraction == 0.1)].iloc[0]
     n_errors = sum(1 for r in knn if r["learning_curve"][0].get("error"))
     assert row["n_failed"] == n_errors >= 1 and row["n_folds"] == 3 - n_errors
@@ -174,7 +175,7 @@ def test_budget_ranks_at_full_budget_equal_the_leaderboard(run):
     records, manifest = list(store.records()), store.read_manifest()
     table = ResultTable.from_records(records, manifest)
     metrics = {t: table.task_metric(t) for t in table.tasks}
-    br = curves.budget_ranks(records, metrics, table.candidates)
+    br = report_curves.budget_ranks(records, metrics, table.candidates)
     full = br[br.budget == br.budget.max()].set_index("candidate")["mean_rank"]
     lb = table.leaderboard().set_index("candidate")["mean_rank"]
     for c in table.candidates:
@@ -205,35 +206,35 @@ def test_budget_ranks_by_hand():
     # task t1: at 1 trial A > B; at 2 trials B > A.  Task t2: A > B throughout.
     recs = [_rec("t1", "A", 0, budget=[(1, 0.9), (2, 0.9)]), _rec("t1", "B", 0, budget=[(1, 0.8), (2, 0.95)]),
             _rec("t2", "A", 0, budget=[(1, 0.7), (2, 0.7)]), _rec("t2", "B", 0, budget=[(1, 0.6), (2, 0.65)])]
-    br = curves.budget_ranks(recs, {"t1": "roc_auc", "t2": "roc_auc"}, ["A", "B"]).set_index(["budget", "candidate"])["mean_rank"]
+    br = report_curves.budget_ranks(recs, {"t1": "roc_auc", "t2": "roc_auc"}, ["A", "B"]).set_index(["budget", "candidate"])["mean_rank"]
     assert br[(1, "A")] == 1.0 and br[(1, "B")] == 2.0
     assert br[(2, "A")] == 1.5 and br[(2, "B")] == 1.5
     # lower is better, and a candidate evaluated at fewer trials keeps its last point
     recs = [_rec("t", "A", 0, budget=[(1, 3.0), (5, 1.0)], metric="rmse"), _rec("t", "B", 0, budget=[(1, 2.0)], metric="rmse")]
-    br = curves.budget_ranks(recs, {"t": "rmse"}, ["A", "B"]).set_index(["budget", "candidate"])["mean_rank"]
+    br = report_curves.budget_ranks(recs, {"t": "rmse"}, ["A", "B"]).set_index(["budget", "candidate"])["mean_rank"]
     assert br[(1, "B")] == 1.0 and br[(5, "A")] == 1.0 and br[(5, "B")] == 2.0
 
 
 def test_tuning_and_learning_frames_by_hand():
     recs = [_rec("t", "A", 0, trials=[0.5, 0.7, 0.6], lc=[(0.5, 0.6), (1.0, 0.8)]),
             _rec("t", "A", 1, trials=[0.6, None, 0.9], lc=[(0.5, 0.7), (1.0, 0.9)])]
-    tc = curves.tuning_curves(recs, {"t": "roc_auc"}, n_shuffles=10)
+    tc = report_curves.tuning_curves(recs, {"t": "roc_auc"}, n_shuffles=10)
     assert list(tc["trial"]) == [1, 2, 3]
     assert list(tc["mean"]) == pytest.approx([0.55, 0.65, 0.8])
     assert tc["shuffled_mean"].iloc[-1] == pytest.approx(0.8)
-    lc = curves.learning_curves(recs, {"t": "roc_auc"})
+    lc = report_curves.learning_curves(recs, {"t": "roc_auc"})
     assert list(lc["test_mean"]) == pytest.approx([0.65, 0.85]) and list(lc["train_mean"]) == pytest.approx([0.75, 0.95])
     assert lc["test_sd"].iloc[0] == pytest.approx(np.std([0.6, 0.7], ddof=1))
-    s = curves.learning_curve_summary(lc)
+    s = report_curves.learning_curve_summary(lc)
     assert list(s["mean"]) == pytest.approx([0.0, 1.0])
 
 
 def test_epoch_histories_read_the_design_field():
     hist = [{"epoch": e, "train_loss": 1 / e, "valid_loss": 1.2 / e, "lr": 0.01} for e in range(1, 4)]
-    eh = curves.epoch_histories([_rec("t", "mlp", 0, epoch_history=hist), _rec("t", "A", 0)])
+    eh = report_curves.epoch_histories([_rec("t", "mlp", 0, epoch_history=hist), _rec("t", "A", 0)])
     assert list(eh.columns[:4]) == ["task", "candidate", "fold", "epoch"] and len(eh) == 3
     assert eh["valid_loss"].iloc[-1] == pytest.approx(0.4) and "lr" in eh
-    assert curves.epoch_histories([_rec("t", "A", 0)]).empty
+    assert report_curves.epoch_histories([_rec("t", "A", 0)]).empty
     assert isinstance(eh, pd.DataFrame)
 
 

@@ -2,8 +2,11 @@
 
 :func:`analyse` turns a run's :class:`ResultTable`, manifest and records into an
 :class:`Analysis`: the across-task ranking with its tests (on which block, and why), per-task
-comparisons against the best (corrected resampled t-test, Holm), the curves, the fairness audit
-and the list of what is missing.  The section renderers read only this object.
+comparisons against the best (corrected resampled t-test, Holm), the leaderboard and per-task
+tables, the curves, the fairness audit (:mod:`benchmark.report.audit`) and the list of what is
+missing.  The section renderers read only this object.  The numbers of one section that are
+cheap to skip are cached properties, computed when the section asks, so that one that cannot be
+computed costs only that section.
 """
 
 from __future__ import annotations
@@ -18,13 +21,52 @@ import numpy as np
 import pandas as pd
 
 from benchmark.metrics import greater_is_better, is_bounded
+from benchmark.report import curves
+from benchmark.report.audit import Audit, audit
+from benchmark.report.markup import finite
+from benchmark.results.records import job_key, latest_jobs
 from benchmark.results.table import ResultTable
 
 log = logging.getLogger(__name__)
 
 ALPHA = 0.05
 MISSING_POLICY = "last"
-#: Metrics on one scale whatever the task; differences in them can be compared across tasks.
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Mean, sample sd (NaN below two values) and count of the finite values of a column."""
+
+    mean: float
+    sd: float
+    n: int
+
+
+def spread(values: pd.Series) -> Spread:
+    v = values.dropna()
+    return Spread(float(v.mean()) if len(v) else math.nan, float(v.std(ddof=1)) if len(v) > 1 else math.nan, int(len(v)))
+
+
+@dataclass(frozen=True)
+class LeaderRow:
+    """One candidate's line of the leaderboard."""
+
+    candidate: str
+    mean_rank: float
+    tasks_won: int  # tasks on which it ranked first (ties included)
+    normalised: Spread  # over tasks, per task 0 = worst and 1 = best candidate
+    raw: Spread | None  # in metric units (over folds with one task, over task means otherwise), where shown
+    n_failed: int  # failed jobs
+
+
+@dataclass(frozen=True)
+class TaskScores:
+    """The per-task table: outer-test scores per metric and candidate, and completed folds."""
+
+    metrics: list[str]  # the tuning metric first, then every other metric with a score
+    candidates: list[str]  # best mean on the tuning metric first, candidates without a score last
+    scores: dict[str, dict[str, Spread]]  # metric -> candidate -> over the outer folds
+    n_ok: dict[str, int]  # candidate -> completed outer folds
 
 
 @dataclass
@@ -51,6 +93,7 @@ class Analysis:
     tc: pd.DataFrame = field(default_factory=pd.DataFrame)
     budget: pd.DataFrame = field(default_factory=pd.DataFrame)
     epochs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    n_folds: int = 0  # outer folds per task (folds × repeats)
     expected_jobs: int = 0
     missing_jobs: list[tuple[str, str, int]] = field(default_factory=list)
     _folds: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict, repr=False)
@@ -62,11 +105,22 @@ class Analysis:
     @functools.cached_property
     def jobs(self) -> list[dict[str, Any]]:
         """The last record of every (task, candidate, fold) job (a resumed run may repeat one)."""
-        seen: dict[tuple[Any, Any, Any], dict[str, Any]] = {}
-        for r in self.records:
-            if r.get("type") == "job":
-                seen[(r.get("task"), r.get("candidate"), r.get("fold"))] = r
-        return list(seen.values())
+        return latest_jobs(self.records)
+
+    @property
+    def n_ok(self) -> int:
+        """Jobs that completed."""
+        return sum(1 for r in self.jobs if r.get("state") == "ok")
+
+    @functools.cached_property
+    def failed_jobs(self) -> list[dict[str, Any]]:
+        """Jobs whose latest record is not ``ok``, in record order."""
+        return [r for r in self.jobs if r.get("state") != "ok"]
+
+    @functools.cached_property
+    def audit(self) -> Audit:
+        """Budget, cost and split checks, post-hoc ensembles (see :mod:`benchmark.report.audit`)."""
+        return audit(self.jobs, self.candidates, self.tasks, self.manifest)
 
     @property
     def leader(self) -> str | None:
@@ -82,6 +136,70 @@ class Analysis:
             return ranks
         lb = self.table.leaderboard()
         return {str(r.candidate): float(r.mean_rank) for r in lb.itertuples()}
+
+    def tied_leaders(self) -> list[str]:
+        """The candidates sharing the leader's mean rank (the leader alone when there is no tie)."""
+        ranks = self.mean_ranks()
+        return [c for c in ranks if abs(ranks[c] - ranks[self.leader]) < 1e-9]
+
+    @property
+    def raw_metric(self) -> str:
+        """The one tuning metric (empty when there is none; with several, one of them)."""
+        return next(iter(set(self.metrics.values())), "")
+
+    @property
+    def show_raw(self) -> bool:
+        """Whether a mean in metric units means something: one task, or one bounded metric."""
+        return self.one_metric and (len(self.tasks) == 1 or is_bounded(self.raw_metric))
+
+    @functools.cached_property
+    def leaderboard_rows(self) -> list[LeaderRow]:
+        """One row per candidate, best mean rank first (empty when nothing has finished)."""
+        ranks = self.mean_ranks()
+        if not ranks:
+            return []
+        block = self.block if not self.block.empty else self.table.to_block(oriented=True)
+        norm = self.table.normalized_block().reindex(columns=list(ranks)) if not self.table.df.empty else pd.DataFrame()
+        task_ranks = block.rank(axis=1, ascending=False, method="average", na_option="bottom") if not block.empty else pd.DataFrame()
+        raw = self.table.to_block(oriented=False) if self.show_raw else pd.DataFrame()
+        return [LeaderRow(candidate=c, mean_rank=r,
+                          tasks_won=int((task_ranks[c] == 1).sum()) if c in task_ranks else 0,
+                          normalised=spread(norm[c] if c in norm else pd.Series(dtype=float)),
+                          raw=self._raw_spread(c, raw) if self.show_raw and c in raw else None,
+                          n_failed=sum(1 for j in self.jobs if j.get("candidate") == c and j.get("state") != "ok"))
+                for c, r in ranks.items()]
+
+    def _raw_spread(self, c: str, raw: pd.DataFrame) -> Spread:
+        if len(self.tasks) != 1:
+            return spread(raw[c])
+        sub = self.table.ok[(self.table.ok["candidate"] == c)]
+        col = f"test_{self.metrics[self.tasks[0]]}"
+        return spread(sub[col].astype(float) if col in sub else pd.Series(dtype=float))
+
+    def task_scores(self, task: str) -> TaskScores:
+        """Mean ± sd over the outer folds of every recorded metric on ``task``, per candidate."""
+        m0 = self.metrics.get(task, "")
+        metrics = [m0] + [m for m in self.table.metrics() if m != m0]
+        metrics = [m for m in metrics if m and not fold_scores(self, task, m).empty and fold_scores(self, task, m).notna().any().any()]
+        order = list(self.candidates)
+        if m0 in metrics:
+            means = fold_scores(self, task, m0).mean()
+            gib = greater_is_better(m0)
+            order = sorted(order, key=lambda c: (not finite(means.get(c)), -(means.get(c, 0) if gib else -means.get(c, 0)) if finite(means.get(c)) else 0))
+        scores = {m: {c: spread(fold_scores(self, task, m).get(c, pd.Series(dtype=float))) for c in order} for m in metrics}
+        df = self.table.df[self.table.df["task"] == task]
+        n_ok = {}
+        for c in order:
+            grp = df[df["candidate"] == c]
+            n_ok[c] = int((grp["state"] == "ok").sum()) if "state" in grp else 0
+        return TaskScores(metrics=metrics, candidates=order, scores=scores, n_ok=n_ok)
+
+    @functools.cached_property
+    def budget_rank_table(self) -> pd.DataFrame:
+        """Candidates × budgets mean ranks, best at the full budget first."""
+        piv = self.budget.pivot(index="candidate", columns="budget", values="mean_rank").reindex(
+            index=[c for c in self.candidates if c in set(self.budget["candidate"])])
+        return piv.sort_values(piv.columns[-1], kind="stable")
 
     def pair(self, a: str, b: str) -> dict[str, Any] | None:
         """The Wilcoxon–Holm record of the pair, oriented from ``a``'s side (wins are ``a``'s)."""
@@ -138,7 +256,9 @@ def analyse(table: ResultTable, manifest: dict[str, Any], records: list[dict[str
         if t not in tasks:
             tasks.append(t)
     metrics = {t: table.task_metric(t) for t in tasks if table.task_metric(t)}
-    a = Analysis(table=table, manifest=manifest, records=records, candidates=candidates, tasks=tasks, metrics=metrics, alpha=alpha)
+    suite = manifest.get("suite", {})
+    n_folds = int(suite.get("folds", 0) or 0) * int(suite.get("repeats", 1) or 1)
+    a = Analysis(table=table, manifest=manifest, records=records, candidates=candidates, tasks=tasks, metrics=metrics, alpha=alpha, n_folds=n_folds)
     _missing(a)
     _ranking(a)
     for t in tasks:
@@ -148,11 +268,9 @@ def analyse(table: ResultTable, manifest: dict[str, Any], records: list[dict[str
 
 
 def _missing(a: Analysis) -> None:
-    suite = a.manifest.get("suite", {})
-    n_folds = int(suite.get("folds", 0) or 0) * int(suite.get("repeats", 1) or 1)
-    done = {(r.get("task"), r.get("candidate"), r.get("fold")) for r in a.jobs}
-    a.expected_jobs = len(a.tasks) * len(a.candidates) * n_folds
-    a.missing_jobs = [(t, c, k) for t in a.tasks for c in a.candidates for k in range(n_folds) if (t, c, k) not in done]
+    done = {job_key(r) for r in a.jobs}
+    a.expected_jobs = len(a.tasks) * len(a.candidates) * a.n_folds
+    a.missing_jobs = [(t, c, k) for t in a.tasks for c in a.candidates for k in range(a.n_folds) if (t, c, k) not in done]
 
 
 def _ranking(a: Analysis) -> None:
@@ -234,8 +352,6 @@ def _per_task(a: Analysis, task: str) -> None:
 
 
 def _curves(a: Analysis) -> None:
-    from benchmark.run import curves
-
     try:
         a.lc = curves.learning_curves(a.records, a.metrics)
         a.lc_summary = curves.learning_curve_summary(a.lc)

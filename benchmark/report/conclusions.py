@@ -43,7 +43,7 @@ def conclusions(a: Analysis) -> list[str]:
     n_done = len(a.jobs)
     out.append(
         f"{len(a.candidates)} candidates were compared on {len(a.tasks)} task{'s' if len(a.tasks) != 1 else ''} "
-        f"with {int(suite.get('folds', 0)) * int(suite.get('repeats', 1) or 1)} outer folds each and the same budget of "
+        f"with {a.n_folds} outer folds each and the same budget of "
         f"{esc(suite.get('trials'))} tuning trials per candidate per fold."
     )
     if a.rank is not None:
@@ -54,7 +54,7 @@ def conclusions(a: Analysis) -> list[str]:
         out.append(f"No test across tasks: {esc(a.rank_note)}.{lead}")
     out.extend(_per_task_sentences(a))
     out.extend(_curve_sentences(a))
-    failed = [r for r in a.jobs if r.get("state") != "ok"]
+    failed = a.failed_jobs
     if failed:
         by: dict[str, int] = {}
         for r in failed:
@@ -85,7 +85,7 @@ def _across_tasks(a: Analysis) -> list[str]:
     if r.n_datasets < 5:
         out.append(f"With only {r.n_datasets} tasks the omnibus tests rest on very few rankings (Demšar 2006 works with ten or more); "
                    "read every p-value here with care.")
-    tied = [c for c in order if abs(ranks[c] - ranks[leader]) < 1e-9]
+    tied = a.tied_leaders()
     pr = a.pair(leader, runner)
     if len(tied) > 1:
         out.append(f"{_names(tied)} share the best mean rank ({ranks[leader]:.2f}).")

@@ -1,6 +1,6 @@
 """The report's figures: Matplotlib (object API, no pyplot) rendered to small inline SVG.
 
-Every function takes tidy frames from :mod:`benchmark.run.curves` and the candidate styles from
+Every function takes tidy frames from :mod:`benchmark.report.curves` and the candidate styles from
 :mod:`benchmark.report.palette`, and returns an SVG string ready to paste into HTML: no XML
 prologue or metadata, text kept as ``<text>`` (so names stay searchable and crisp), element ids
 prefixed per figure (several SVGs share one page) and unreferenced ids dropped.  Names are
@@ -185,7 +185,7 @@ def learning_curve_figure(lc: pd.DataFrame, styles: Mapping[str, Style], *, metr
     """Small multiples, one panel per candidate: test score (solid, band = ±1 sd over folds) and
     training score (dashed) against the % of outer training rows, on a shared y-axis.
 
-    ``lc``: rows of :func:`benchmark.run.curves.learning_curves` for one task.  Candidates far below
+    ``lc``: rows of :func:`benchmark.report.curves.learning_curves` for one task.  Candidates far below
     the rest get their own y-scale (and say so) so they do not flatten the others.
     """
     from matplotlib.lines import Line2D

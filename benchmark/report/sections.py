@@ -13,12 +13,20 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from benchmark.metrics import METRICS, direction_text, greater_is_better, is_bounded
+from benchmark.metrics import direction_text, greater_is_better
 from benchmark.report import figures
-from benchmark.report.analysis import Analysis, fold_scores
+from benchmark.report.analysis import Analysis, Spread
+from benchmark.report.audit import (
+    Audit,
+    PostHocGain,
+    curve_failures,
+    failure_groups,
+    missing_by_pair,
+    most_common,
+    trial_failures,
+)
 from benchmark.report.conclusions import conclusions
 from benchmark.report.markup import (
     cand_cell,
@@ -61,11 +69,9 @@ def _direction(metric: str) -> str:
 
 def summary(a: Analysis, styles: Styles) -> str:
     s = a.manifest.get("suite", {})
-    n_folds = int(s.get("folds", 0) or 0) * int(s.get("repeats", 1) or 1)
     inner = s.get("inner")
     inner_txt = f"holdout {inner:g}" if isinstance(inner, float) else f"{inner} inner folds"
-    n_ok = sum(1 for r in a.jobs if r.get("state") == "ok")
-    n_failed = sum(1 for r in a.jobs if r.get("state") != "ok")
+    n_failed = len(a.failed_jobs)
     leader = a.leader
     ranks = a.mean_ranks()
     if leader is None:
@@ -74,7 +80,7 @@ def summary(a: Analysis, styles: Styles) -> str:
         lead_v = f"{swatch(styles.get(leader))}{esc(leader)}"
         lead_s = f"mean rank {ranks.get(leader, math.nan):.2f}"
         order = list(ranks)
-        tied = [c for c in order if abs(ranks[c] - ranks[leader]) < 1e-9]
+        tied = a.tied_leaders()
         if len(tied) > 1:
             lead_v = " = ".join(f"{swatch(styles.get(c))}{esc(c)}" for c in tied[:3]) + (" …" if len(tied) > 3 else "")
             lead_s = f"{len(tied)} candidates share the best mean rank, {ranks[leader]:.2f}"
@@ -85,14 +91,14 @@ def summary(a: Analysis, styles: Styles) -> str:
         elif len(a.tasks) == 1:
             lead_s = "best mean score on the only task"
     metrics = sorted(set(a.metrics.values()))
-    status = f"{n_ok} of {a.expected_jobs} jobs" + (f" · {n_failed} failed" if n_failed else "") + (" · <b>incomplete</b>" if a.missing_jobs else "")
+    status = f"{a.n_ok} of {a.expected_jobs} jobs" + (f" · {n_failed} failed" if n_failed else "") + (" · <b>incomplete</b>" if a.missing_jobs else "")
     budget = f"{esc(s.get('trials'))} trials" + (f", ≤ {fmt(s.get('seconds'))} s" if s.get("seconds") else "")
     cards = [
         ("Leader", lead_v, lead_s),
         ("Tasks", str(len(a.tasks)), esc(", ".join(sorted({str(t.get('kind')) for t in a.table.tasks.values()})))),
         ("Candidates", str(len(a.candidates)), "every one with the same budget and folds"),
         ("Budget", budget, f"per candidate per outer fold · {esc(inner_txt)} · {esc(s.get('sampler', 'tpe'))} sampler, trial 1 = defaults"),
-        ("Outer folds", str(n_folds), f"{esc(s.get('folds'))} folds × {esc(s.get('repeats', 1))} repeat(s), shared by all candidates"),
+        ("Outer folds", str(a.n_folds), f"{esc(s.get('folds'))} folds × {esc(s.get('repeats', 1))} repeat(s), shared by all candidates"),
         ("Metric", esc(", ".join(metrics)), "drives tuning and ranking; every applicable metric is recorded"),
         ("Jobs", status, "task × candidate × outer fold"),
     ]
@@ -109,50 +115,28 @@ def summary(a: Analysis, styles: Styles) -> str:
 
 
 def leaderboard(a: Analysis, styles: Styles) -> str:
-    ranks = a.mean_ranks()
-    if not ranks:
+    lines = a.leaderboard_rows
+    if not lines:
         return '<p class="note">No completed jobs yet.</p>'
-    leader = next(iter(ranks))
+    leader = lines[0].candidate
     groups = a.groups()
-    block = a.block if not a.block.empty else a.table.to_block(oriented=True)
-    norm = a.table.normalized_block().reindex(columns=list(ranks)) if not a.table.df.empty else pd.DataFrame()
-    task_ranks = block.rank(axis=1, ascending=False, method="average", na_option="bottom") if not block.empty else pd.DataFrame()
     single = len(a.tasks) == 1
-    # a mean in metric units only where it means something: one task, or one scale-free metric
-    show_raw = a.one_metric and (single or is_bounded(next(iter(set(a.metrics.values())), "")))
-    raw = a.table.to_block(oriented=False) if show_raw else pd.DataFrame()
+    show_raw = a.show_raw  # a mean in metric units only where it means something
     rows = []
-    for pos, (c, r) in enumerate(ranks.items(), 1):
-        won = int((task_ranks[c] == 1).sum()) if c in task_ranks else 0
-        if c == leader:
-            wtl, pcell = {"text": "—", "sort": ""}, {"text": "—", "sort": ""}
-        else:
-            pr = a.pair(leader, c)
-            if pr is not None:
-                w, t, l_ = pr["losses"], pr["ties"], pr["wins"]  # from c's side
-                wtl = {"text": f"{w} / {t} / {l_}", "sort": repr(w - l_)}
-                pcell = num(pr["p_holm"], text=p_fmt(pr["p_holm"]) + (" *" if pr["reject"] else ""), cls="sig" if pr["reject"] else "")
-            else:
-                wtl, pcell = {"text": "–", "sort": ""}, {"text": "–", "sort": ""}
-        nvals = norm[c].dropna() if c in norm else pd.Series(dtype=float)
-        ncell = num(nvals.mean() if len(nvals) else math.nan, 3,
-                    text=(f"{nvals.mean():.3f}" + (f" ± {nvals.std(ddof=1):.3f}" if len(nvals) > 1 else "")) if len(nvals) else "–")
-        n_failed = sum(1 for j in a.jobs if j.get("candidate") == c and j.get("state") != "ok")
+    for pos, line in enumerate(lines, 1):
+        c, r = line.candidate, line.mean_rank
+        wtl, pcell = _vs_leader(a, leader, c)
+        nv = line.normalised
+        ncell = num(nv.mean, 3, text=(f"{nv.mean:.3f}" + (f" ± {nv.sd:.3f}" if nv.n > 1 else "")) if nv.n else "–")
         row = [num(pos, 0), cand_cell(c, styles.get(c)), num(r, 2, text=f"{r:.2f}"), {"text": esc(groups.get(c, "")), "sort": groups.get(c, ""), "cls": "grp"},
-               num(won, 0)]
+               num(line.tasks_won, 0)]
         if not single:
             row += [wtl, pcell]
         row.append(ncell)
-        if show_raw and c in raw:
-            vals = raw[c].dropna()
-            if single:
-                sub = a.table.ok[(a.table.ok["candidate"] == c)]
-                m = a.metrics[a.tasks[0]]
-                v = sub[f"test_{m}"].astype(float).dropna() if f"test_{m}" in sub else pd.Series(dtype=float)
-                row.append(num(v.mean() if len(v) else math.nan, text=(f"{score_fmt(v.mean())} ± {sd_fmt(v.std(ddof=1))}" if len(v) > 1 else score_fmt(v.mean() if len(v) else math.nan))))
-            else:
-                row.append(num(vals.mean() if len(vals) else math.nan, text=(f"{score_fmt(vals.mean())} ± {sd_fmt(vals.std(ddof=1))}" if len(vals) > 1 else score_fmt(vals.mean() if len(vals) else math.nan))))
-        row.append(num(n_failed, 0, cls="fail" if n_failed else ""))
+        if line.raw is not None:
+            v = line.raw
+            row.append(num(v.mean, text=(f"{score_fmt(v.mean)} ± {sd_fmt(v.sd)}" if v.n > 1 else score_fmt(v.mean))))
+        row.append(num(line.n_failed, 0, cls="fail" if line.n_failed else ""))
         rows.append(row)
     header: list[Any] = ["#", ("candidate", "", "text"), ("mean rank", "average over tasks of the rank on each task (1 = best)"),
                          ("group", "candidates sharing a letter are not significantly different (Nemenyi)" if a.rank is not None else "per-task test against the best"),
@@ -162,7 +146,7 @@ def leaderboard(a: Analysis, styles: Styles) -> str:
                    ("p vs leader", "Wilcoxon signed-rank test against the leader across tasks, Holm-corrected over all pairs; * = significant")]
     header.append(("normalised score", "per task 0 = the worst candidate's mean, 1 = the best's; mean ± sd over tasks"))
     if show_raw:
-        m = next(iter(set(a.metrics.values())), "")
+        m = a.raw_metric
         header.append((f"{m} (mean ± sd)", ("over outer folds" if single else "mean over tasks ± sd over tasks") + f"; {_direction(m)}"))
     header.append("failed jobs")
     if a.rank is not None:
@@ -177,6 +161,18 @@ def leaderboard(a: Analysis, styles: Styles) -> str:
     note = (f'<p class="note">Ranked on {basis}; ties share the average rank and a missing or failed result ranks last on its task. '
             f"{grp_note} W / T / L and p are against the leader, {esc(leader)}. Click a column header to sort.</p>")
     return note + table(header, rows, sortable=True, cls="leaderboard", attrs=' id="leaderboard-table"')
+
+
+def _vs_leader(a: Analysis, leader: str, c: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The W / T / L and p cells of ``c`` against the leader (from ``c``'s side)."""
+    if c == leader:
+        return {"text": "—", "sort": ""}, {"text": "—", "sort": ""}
+    pr = a.pair(leader, c)
+    if pr is None:
+        return {"text": "–", "sort": ""}, {"text": "–", "sort": ""}
+    w, t, l_ = pr["losses"], pr["ties"], pr["wins"]  # from c's side
+    return ({"text": f"{w} / {t} / {l_}", "sort": repr(w - l_)},
+            num(pr["p_holm"], text=p_fmt(pr["p_holm"]) + (" *" if pr["reject"] else ""), cls="sig" if pr["reject"] else ""))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,8 +288,7 @@ def curves_overview(a: Analysis, styles: Styles) -> str:
             "scores and the ranks averaged. At the full budget this is the leaderboard's mean rank. Flat lines: the conclusion does not "
             "depend on the budget.",
             name="budget-ranks"))
-        piv = a.budget.pivot(index="candidate", columns="budget", values="mean_rank").reindex(index=[c for c in a.candidates if c in set(a.budget["candidate"])])
-        piv = piv.sort_values(piv.columns[-1], kind="stable")
+        piv = a.budget_rank_table
         rows = [[cand_cell(c, styles.get(c))] + [num(v, 2, text=f"{v:.2f}" if finite(v) else "–") for v in piv.loc[c]] for c in piv.index]
         parts.append("<details><summary>Mean rank at each budget as a table</summary>"
                      + table(["candidate"] + [f"{b} trial{'s' if b > 1 else ''}" for b in piv.columns], rows, sortable=True) + "</details>")
@@ -357,41 +352,17 @@ def _task(a: Analysis, styles: Styles, task: str) -> str:
 
 def _task_table(a: Analysis, styles: Styles, task: str) -> str:
     m0 = a.metrics.get(task, "")
-    metrics = [m0] + [m for m in a.table.metrics() if m != m0]
-    metrics = [m for m in metrics if m and not fold_scores(a, task, m).empty and fold_scores(a, task, m).notna().any().any()]
-    df = a.table.df[a.table.df["task"] == task]
+    ts = a.task_scores(task)
+    metrics = ts.metrics
     cmp = a.per_task.get(task, {})
-    order = list(a.candidates)
-    if m0 in metrics:
-        means = fold_scores(a, task, m0).mean()
-        gib = greater_is_better(m0)
-        order = sorted(order, key=lambda c: (not finite(means.get(c)), -(means.get(c, 0) if gib else -means.get(c, 0)) if finite(means.get(c)) else 0))
-    n_folds_expected = int(a.manifest.get("suite", {}).get("folds", 0) or 0) * int(a.manifest.get("suite", {}).get("repeats", 1) or 1)
     rows = []
-    for c in order:
-        grp = df[df["candidate"] == c]
-        n_ok = int((grp["state"] == "ok").sum()) if "state" in grp else 0
+    for c in ts.candidates:
+        n_ok = ts.n_ok[c]
         row: list[Any] = [cand_cell(c, styles.get(c))]
         for m in metrics:
-            vals = fold_scores(a, task, m).get(c, pd.Series(dtype=float)).dropna()
-            mean = float(vals.mean()) if len(vals) else math.nan
-            sd = float(vals.std(ddof=1)) if len(vals) > 1 else math.nan
-            text = "–" if not finite(mean) else score_fmt(mean) + (f" <span class=\"sd\">± {sd_fmt(sd)}</span>" if finite(sd) else "")
-            cls, title = "", ""
-            c_cmp = cmp.get(m)
-            if c_cmp is not None and c in c_cmp.index:
-                rowc = c_cmp.loc[c]
-                if rowc["is_best"]:
-                    cls, title = "best", "best mean"
-                elif not rowc["worse"]:
-                    cls, title = "tie", f"not significantly worse than the best (corrected t-test, Holm p = {p_fmt(rowc['p_holm'])})".replace("&lt;", "<")
-                else:
-                    title = f"significantly worse than the best (Holm p = {p_fmt(rowc['p_holm'])})".replace("&lt;", "<")
-            elif finite(mean):
-                title = "not tested (a fold is missing or failed)"
-            row.append({"text": text, "sort": repr(mean) if finite(mean) else "", "cls": cls, "title": title})
-        done = f"{n_ok}/{n_folds_expected}" if n_folds_expected else str(n_ok)
-        row.append({"text": done, "sort": repr(n_ok), "cls": "fail" if n_ok < n_folds_expected else ""})
+            row.append(_score_cell(ts.scores[m][c], cmp.get(m), c))
+        done = f"{n_ok}/{a.n_folds}" if a.n_folds else str(n_ok)
+        row.append({"text": done, "sort": repr(n_ok), "cls": "fail" if n_ok < a.n_folds else ""})
         rows.append(row)
     header = ["candidate"] + [(f"{m}{' (tuning)' if m == m0 else ''}", _direction(m)) for m in metrics] + [("folds ok", "completed outer folds / expected")]
     legend = ('<p class="note">Test scores on the outer folds, mean <span class="sd">± sd</span>. '
@@ -401,120 +372,88 @@ def _task_table(a: Analysis, styles: Styles, task: str) -> str:
     return legend + table(header, rows, sortable=True, cls="scores")
 
 
+def _score_cell(v: Spread, c_cmp: pd.DataFrame | None, c: str) -> dict[str, Any]:
+    """A mean ± sd cell, shaded by the test against the best (``c_cmp``: compare_to_best frame)."""
+    mean, sd = v.mean, v.sd
+    text = "–" if not finite(mean) else score_fmt(mean) + (f" <span class=\"sd\">± {sd_fmt(sd)}</span>" if finite(sd) else "")
+    cls, title = "", ""
+    if c_cmp is not None and c in c_cmp.index:
+        rowc = c_cmp.loc[c]
+        if rowc["is_best"]:
+            cls, title = "best", "best mean"
+        elif not rowc["worse"]:
+            cls, title = "tie", f"not significantly worse than the best (corrected t-test, Holm p = {p_fmt(rowc['p_holm'])})".replace("&lt;", "<")
+        else:
+            title = f"significantly worse than the best (Holm p = {p_fmt(rowc['p_holm'])})".replace("&lt;", "<")
+    elif finite(mean):
+        title = "not tested (a fold is missing or failed)"
+    return {"text": text, "sort": repr(mean) if finite(mean) else "", "cls": cls, "title": title}
+
+
 # ---------------------------------------------------------------------------------------------
 # 6. Fairness audit
 
 
 def fairness(a: Analysis, styles: Styles) -> str:
-    jobs = a.jobs
-    if not jobs:
+    if not a.jobs:
         return '<p class="note">No jobs yet.</p>'
-    s = a.manifest.get("suite", {})
-    budget = int(s.get("trials", 0) or 0)
-    n_folds = int(s.get("folds", 0) or 0) * int(s.get("repeats", 1) or 1)
-    any_gpu = any(j.get("gpu_seconds") for j in jobs)
-    post_hoc = {j["candidate"] for j in jobs if j.get("post_hoc")}
-    any_base = any(j.get("n_base_fits") is not None and int(j["n_base_fits"]) != _fits(j) for j in jobs)
+    au = a.audit
+    budget = au.budget
+    expected = len(a.tasks) * a.n_folds
     rows = []
-    short: list[str] = []
-    for c in a.candidates:
-        js = [j for j in jobs if j.get("candidate") == c]
-        ok = [j for j in js if j.get("state") == "ok"]
-        nt = [int(j.get("n_trials") or 0) for j in ok]
-        if ok and min(nt) < budget and c not in post_hoc:
-            short.append(c)
-        trials_total = sum(len(j.get("trials") or []) for j in js)
-        failed_trials = sum(1 for j in js for t in (j.get("trials") or []) if t.get("state") != "ok")
-        tuning_fits = sum(_fits(j) for j in js)
-        curve_fits = sum(int(j.get("curve_fits") or 0) for j in js)
-        cpu = sum(float(j.get("cpu_seconds") or 0) - float(j.get("curve_cpu_seconds") or 0) for j in js)
-        cpu_curves = sum(float(j.get("curve_cpu_seconds") or 0) for j in js)
-        fit_s = [float(j["fit_seconds"]) for j in ok if finite(j.get("fit_seconds"))]
-        pred_s = [float(j["predict_seconds"]) for j in ok if finite(j.get("predict_seconds"))]
-        tune_s = sum(float(j.get("tune_seconds") or 0) for j in js)
+    for k in au.costs:
+        c, nt = k.candidate, k.trials
         row = [cand_cell(c, styles.get(c)),
-               {"text": f"{len(ok)}/{len(a.tasks) * n_folds}", "sort": repr(len(ok)), "cls": "fail" if len(ok) < len(a.tasks) * n_folds else ""},
-               ({"text": "post hoc", "sort": "-1", "cls": ""} if c in post_hoc else
-                {"text": (f"{min(nt)}–{max(nt)}" if nt and min(nt) != max(nt) else str(nt[0]) if nt else "–") + f' <span class="sd">({trials_total} in all)</span>',
+               {"text": f"{k.n_ok}/{expected}", "sort": repr(k.n_ok), "cls": "fail" if k.n_ok < expected else ""},
+               ({"text": "post hoc", "sort": "-1", "cls": ""} if k.post_hoc else
+                {"text": (f"{min(nt)}–{max(nt)}" if nt and min(nt) != max(nt) else str(nt[0]) if nt else "–") + f' <span class="sd">({k.trials_total} in all)</span>',
                  "sort": repr(min(nt)) if nt else "", "cls": "warn" if nt and min(nt) < budget else ""}),
-               num(failed_trials, 0, cls="fail" if failed_trials else ""),
-               num(tuning_fits, 0)]
-        if any_base:
-            row.append(num(sum(int(j.get("n_base_fits") or 0) for j in js), 0))
-        row += [num(curve_fits, 0), num(cpu, 1), num(cpu_curves, 1)]
-        if any_gpu:
-            row.append(num(sum(float(j.get("gpu_seconds") or 0) for j in js), 1))
-        row += [num(tune_s, 1), num(np.mean(fit_s) if fit_s else math.nan, 3), num(np.mean(pred_s) if pred_s else math.nan, 3)]
+               num(k.failed_trials, 0, cls="fail" if k.failed_trials else ""),
+               num(k.model_fits, 0)]
+        if au.any_base:
+            row.append(num(k.base_fits, 0))
+        row += [num(k.curve_fits, 0), num(k.cpu_seconds, 1), num(k.curve_cpu_seconds, 1)]
+        if au.any_gpu:
+            row.append(num(k.gpu_seconds, 1))
+        row += [num(k.tune_seconds, 1), num(k.fit_seconds, 3), num(k.predict_seconds, 3)]
         rows.append(row)
     header: list[Any] = ["candidate", ("jobs ok", "completed / expected (tasks × outer folds)"), ("trials per fold", f"the budget is {budget}"),
                          "failed trials", ("model fits", "tuning fits (one per inner split per trial) + the final refit")]
-    if any_base:
+    if au.any_base:
         header.append(("base-model fits", "the same fits counted in base models: a bagging, boosting, voting or stacking fit trains many"))
     header += [("curve fits", "extra fits for the learning and budget curves (not part of the budget)"),
                          ("CPU s", "CPU seconds of tuning, refit and scoring"), ("CPU s curves", "CPU seconds of the curve fits")]
-    if any_gpu:
+    if au.any_gpu:
         header.append(("GPU s", "GPU seconds where a candidate used one"))
     header += [("tuning s", "wall seconds spent tuning, total"), ("fit s", "mean wall seconds of the final refit"), ("predict s", "mean wall seconds to predict the outer test fold")]
-    verdict = _budget_verdict(a, budget, short) + _post_hoc_note(a, post_hoc)
+    verdict = _budget_verdict(a, au) + _post_hoc_note(au)
     return verdict + "<h3>Budget and cost per candidate</h3>" + table(header, rows, sortable=True, cls="fairness")
 
 
-def _post_hoc_note(a: Analysis, post_hoc: set[str]) -> str:
+def _post_hoc_note(au: Audit) -> str:
     """How a post-hoc ensemble spent (and did not spend) budget, from its records."""
-    if not post_hoc:
-        return ""
     items = []
-    for c in sorted(post_hoc):
-        ens = [j["ensemble"] for j in a.jobs if j.get("candidate") == c and j.get("state") == "ok" and j.get("ensemble")]
-        if not ens:
-            continue
-        lib = sorted({n for e in ens for n in e.get("library", {})})
-        size = float(np.mean([e.get("library_size", 0) for e in ens]))
-        refits = float(np.mean([len(e.get("members", [])) for e in ens]))
-        gain = [1 for e in ens if e.get("val_score") != e.get("best_single", {}).get("score")]
+    for e in au.post_hoc:
         items.append(
-            f"<b>{esc(c)}</b> is post hoc: it ran no trials of its own. On each fold it selected (greedy, with replacement) from the "
-            f"{size:.0f} configurations that {esc(', '.join(lib))} tried while tuning, scored on their out-of-fold inner validation "
-            f"predictions, and refitted only the {refits:.1f} distinct configurations it chose (mean). Its library cost the "
-            f"{len(lib)} candidates' budgets together, so it is not an equal-budget rival: read it as what an ensemble of the tuned "
-            f"models buys. It beat its best single member on the validation predictions in {len(gain)} of {len(ens)} folds "
+            f"<b>{esc(e.candidate)}</b> is post hoc: it ran no trials of its own. On each fold it selected (greedy, with replacement) from the "
+            f"{e.library_size:.0f} configurations that {esc(', '.join(e.library))} tried while tuning, scored on their out-of-fold inner validation "
+            f"predictions, and refitted only the {e.refits:.1f} distinct configurations it chose (mean). Its library cost the "
+            f"{len(e.library)} candidates' budgets together, so it is not an equal-budget rival: read it as what an ensemble of the tuned "
+            f"models buys. It beat its best single member on the validation predictions in {e.n_beat_best} of {e.n_folds} folds "
             "(never worse, by construction).")
     if not items:
         return ""
-    return '<ul class="verdict">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>" + _post_hoc_table(a, post_hoc)
+    return '<ul class="verdict">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>" + _post_hoc_table(au.gains)
 
 
-def _post_hoc_table(a: Analysis, post_hoc: set[str]) -> str:
+def _post_hoc_table(gains: list[PostHocGain]) -> str:
     """Per task: the ensemble's mean outer-test score next to the best single candidate's, and
     the candidates the selection weighted most (mean weight over folds)."""
     rows = []
-    for c in sorted(post_hoc):
-        for task in a.tasks:
-            metric = a.manifest.get("tasks", {}).get(task, {}).get("metric")
-            col = f"test_{metric}"
-            if metric not in METRICS:
-                continue
-            by_cand: dict[str, list[float]] = {}
-            for j in a.jobs:
-                if j.get("task") == task and j.get("state") == "ok" and finite(j.get(col)):
-                    by_cand.setdefault(j["candidate"], []).append(float(j[col]))
-            if c not in by_cand:
-                continue
-            singles = {k: float(np.mean(v)) for k, v in by_cand.items() if k not in post_hoc}
-            if not singles:
-                continue
-            sign = 1.0 if greater_is_better(metric) else -1.0
-            best = max(singles, key=lambda k: sign * singles[k])
-            ens = float(np.mean(by_cand[c]))
-            weights: dict[str, float] = {}
-            folds = [j["ensemble"] for j in a.jobs if j.get("candidate") == c and j.get("task") == task and j.get("ensemble")]
-            for e in folds:
-                for m in e.get("members", []):
-                    weights[m["candidate"]] = weights.get(m["candidate"], 0.0) + float(m["weight"]) / len(folds)
-            top = ", ".join(f"{esc(k)} {w:.2f}" for k, w in sorted(weights.items(), key=lambda kv: -kv[1])[:4])
-            gain = sign * (ens - singles[best])
-            rows.append([esc(c), esc(task), esc(metric), num(ens), {"text": f"{esc(best)} {fmt(singles[best])}", "sort": repr(singles[best])},
-                         num(gain, cls="good" if gain > 0 else "fail" if gain < 0 else ""), {"text": top, "sort": top}])
+    for g in gains:
+        top = ", ".join(f"{esc(k)} {w:.2f}" for k, w in g.weights)
+        rows.append([esc(g.candidate), esc(g.task), esc(g.metric), num(g.ensemble), {"text": f"{esc(g.best)} {fmt(g.best_score)}", "sort": repr(g.best_score)},
+                     num(g.gain, cls="good" if g.gain > 0 else "fail" if g.gain < 0 else ""), {"text": top, "sort": top}])
     if not rows:
         return ""
     header = ["ensemble", "task", "metric", ("ensemble", "mean outer-test score"), ("best single", "the best other candidate by mean outer-test score, picked with hindsight on the test folds, which favours it"),
@@ -522,38 +461,23 @@ def _post_hoc_table(a: Analysis, post_hoc: set[str]) -> str:
     return "<h3>What the ensemble of the tuned models buys</h3>" + table(header, rows, sortable=True, cls="posthoc")
 
 
-def _fits(j: Mapping[str, Any]) -> int:
-    if j.get("n_fits") is not None:
-        return int(j["n_fits"])
-    from benchmark.run.worker import n_fits
-
-    return n_fits(list(j.get("trials") or [])) + (j.get("state") == "ok")
-
-
-def _budget_verdict(a: Analysis, budget: int, short: list[str]) -> str:
+def _budget_verdict(a: Analysis, au: Audit) -> str:
     s = a.manifest.get("suite", {})
     inner = s.get("inner")
     inner_txt = f"a {inner:g} holdout" if isinstance(inner, float) else f"{inner} inner folds"
-    per_fold: dict[tuple[Any, Any], set[str]] = {}
-    for j in a.jobs:
-        if j.get("fold_hash"):
-            per_fold.setdefault((j.get("task"), j.get("fold")), set()).add(j["fold_hash"])
-    same_splits = all(len(v) == 1 for v in per_fold.values())
-    items = [f"Budget: <b>{budget} trials</b> per candidate per outer fold"
+    items = [f"Budget: <b>{au.budget} trials</b> per candidate per outer fold"
              + (f", at most {fmt(s.get('seconds'))} s" if s.get("seconds") else "")
              + f", each trial scored on {esc(inner_txt)}; trial 1 is always the candidate's default configuration."]
-    if not short:
+    if not au.short:
         items.append("✔ Every candidate ran the full budget on every outer fold it completed.")
     else:
-        nothing = [c for c in short if all(int(j.get("n_trials") or 0) == 1 for j in a.jobs if j.get("candidate") == c and j.get("state") == "ok")]
-        others = [c for c in short if c not in nothing]
-        if nothing:
-            items.append("Ran one configuration only, having nothing to tune: " + ", ".join(f"<b>{esc(c)}</b>" for c in nothing) + ".")
-        if others:
+        if au.one_config:
+            items.append("Ran one configuration only, having nothing to tune: " + ", ".join(f"<b>{esc(c)}</b>" for c in au.one_config) + ".")
+        if au.fewer_trials:
             items.append("⚠ Ran fewer trials than the budget on some folds (the seconds cap stopped them, or trials failed): "
-                         + ", ".join(f"<b>{esc(c)}</b>" for c in others) + ".")
-    if per_fold:
-        items.append("✔ Every candidate was tuned and tested on identical splits (the fold hashes match on every task and fold)." if same_splits
+                         + ", ".join(f"<b>{esc(c)}</b>" for c in au.fewer_trials) + ".")
+    if au.fold_hashes:
+        items.append("✔ Every candidate was tuned and tested on identical splits (the fold hashes match on every task and fold)." if au.same_splits
                      else "⚠ Fold hashes differ between candidates on some folds: the splits were not shared.")
     return '<ul class="verdict">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
 
@@ -566,12 +490,9 @@ def failures(a: Analysis, styles: Styles) -> str:
     out = ['<p class="note">Missing-results policy: a failed or missing job ranks <b>last</b> on its task in every ranking '
            "(stats.rank(missing=\"last\")); per-task tests against the best use only candidates with a score on every outer fold; "
            "mean scores use the completed folds.</p>"]
-    failed = [r for r in a.jobs if r.get("state") != "ok"]
+    failed = a.failed_jobs
     if failed:
-        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for r in failed:
-            kind = f"[{r['error_kind']}] " if r.get("error_kind") else ""  # model | timeout | crash | infrastructure
-            groups.setdefault((str(r.get("candidate")), kind + str(r.get("error", ""))), []).append(r)
+        groups = failure_groups(failed)
         items = []
         for (cand, error), rs in list(groups.items())[:100]:
             where = ", ".join(f"{esc(r.get('task'))} fold {esc(r.get('fold'))}" for r in rs[:30]) + (f" and {len(rs) - 30} more" if len(rs) > 30 else "")
@@ -585,32 +506,18 @@ def failures(a: Analysis, styles: Styles) -> str:
                    + "".join(items) + more)
     else:
         out.append("<p>No job failed.</p>")
-    trial_fail: dict[str, list[str]] = {}
-    for r in a.jobs:
-        for t in r.get("trials") or []:
-            if t.get("state") != "ok":
-                trial_fail.setdefault(r["candidate"], []).append((t.get("error") or "unknown error").splitlines()[0])
+    trial_fail = trial_failures(a.jobs)
     if trial_fail:
         rows = [[cand_cell(c, styles.get(c)), num(len(errs), 0), {"text": esc(_top(errs)), "cls": "text"}] for c, errs in trial_fail.items()]
         out.append("<h3>Failed tuning trials</h3><p class=\"note\">A failed trial counts against the candidate's budget; the job goes on with the other trials.</p>"
                    + table(["candidate", "failed trials", ("most common error", "", "text")], rows, sortable=True))
-    curve_fail: dict[tuple[str, str], list[str]] = {}
-    for r in a.jobs:
-        for p in r.get("learning_curve") or []:
-            if p.get("error") or p.get("skipped"):
-                kind = ("learning curve (timed out)" if p.get("timeout") else "learning curve (fit failed)") if p.get("error") else "learning curve (too few rows, skipped)"
-                curve_fail.setdefault((r["candidate"], kind), []).append(f"{100 * p['fraction']:g} %: {p.get('error') or p.get('skipped')}")
-        for p in r.get("budget_curve") or []:
-            if p.get("error"):
-                curve_fail.setdefault((r["candidate"], "budget curve"), []).append(str(p["error"]))
+    curve_fail = curve_failures(a.jobs)
     if curve_fail:
         rows = [[cand_cell(c, styles.get(c)), {"text": esc(k), "cls": "text"}, num(len(v), 0), {"text": esc(_top(v)), "cls": "text"}] for (c, k), v in curve_fail.items()]
         out.append("<h3>Curve points not fitted</h3><p class=\"note\">These never fail a job; the curves simply lack the points.</p>"
                    + table(["candidate", ("curve", "", "text"), "points", ("most common reason", "", "text")], rows, sortable=True))
     if a.missing_jobs:
-        by: dict[tuple[str, str], list[int]] = {}
-        for t, c, k in a.missing_jobs:
-            by.setdefault((t, c), []).append(k)
+        by = missing_by_pair(a.missing_jobs)
         rows = [[{"text": esc(t)}, cand_cell(c, styles.get(c)), {"text": ", ".join(map(str, ks)), "sort": repr(len(ks)), "cls": "text"}] for (t, c), ks in by.items()]
         out.append(f"<h3>Missing results ({len(a.missing_jobs)} of {a.expected_jobs} jobs)</h3>"
                    "<p class=\"note\">The run is incomplete: these jobs have no record yet. Continue it with <code>bench run SUITE --resume --out RUN_DIR</code>; "
@@ -620,9 +527,7 @@ def failures(a: Analysis, styles: Styles) -> str:
 
 
 def _top(errors: list[str]) -> str:
-    from collections import Counter
-
-    (msg, n), = Counter(errors).most_common(1)
+    msg, n = most_common(errors)
     return f"{msg[:240]} (×{n})" if n > 1 else msg[:240]
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.metrics import METRICS, greater_is_better
+from benchmark.results.records import latest_jobs
 from benchmark.results.store import Store
 from benchmark.serialize import write_text_atomic
 
@@ -34,10 +35,9 @@ class ResultTable:
 
     @classmethod
     def from_records(cls, records: list[dict[str, Any]], manifest: dict[str, Any]) -> ResultTable:
+        """One row per job from its latest record (:func:`~benchmark.results.records.latest_jobs`)."""
         rows = []
-        for r in records:
-            if r.get("type") != "job":
-                continue
+        for r in latest_jobs(records):
             row = {k: v for k, v in r.items() if k not in _NESTED}
             if isinstance(row.get("best_params"), dict):
                 row["best_params"] = json.dumps(row["best_params"], sort_keys=True, default=str)
@@ -45,7 +45,6 @@ class ResultTable:
         df = pd.DataFrame(rows)
         if df.empty:
             df = pd.DataFrame(columns=_FIRST)
-        df = df.drop_duplicates(subset=["task", "candidate", "fold"], keep="last")
         metric_cols = sorted(c for c in df.columns if c.startswith(("test_", "train_")))
         first = [c for c in _FIRST if c in df.columns]
         rest = [c for c in df.columns if c not in first and c not in metric_cols]

@@ -28,6 +28,7 @@ from benchmark.candidates import CandidateConfig, Schema, build_estimator
 from benchmark.candidates.ensembles import count_base_fits
 from benchmark.config import TaskConfig
 from benchmark.metrics import score_all
+from benchmark.results.records import n_fits
 from benchmark.run.limits import FitTimeout, fit_limit
 from benchmark.run.tuning import TuningFailed, gpu_seconds, predict_output, tune
 from benchmark.splits import Fold
@@ -181,11 +182,6 @@ def oof_payload(oof: dict[int, Any]) -> dict[str, Any] | None:
         return None
     numbers = sorted(oof)
     return {"numbers": np.asarray(numbers, dtype=np.int64), "preds": np.stack([oof[n] for n in numbers])}
-
-
-def n_fits(trials: list[dict[str, Any]]) -> int:
-    """Model fits spent on tuning: one per inner split scored, plus the fit that raised in a failed trial."""
-    return sum(len(t.get("fold_values") or []) + (t.get("state") != "ok") for t in trials)
 
 
 def _fit_and_score(job: Job) -> dict[str, Any]:
