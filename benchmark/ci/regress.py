@@ -51,6 +51,7 @@ from typing import Any
 
 from benchmark.errors import IncompatibleRunError, InputError
 from benchmark.metrics import greater_is_better, is_bounded
+from benchmark.report.markup import fixed, p_text, seconds_text
 from benchmark.serialize import jsonable, write_text_atomic
 
 FORMAT = "bench-baseline"
@@ -711,34 +712,16 @@ def _holm_and_classify(cells: list[Comparison], opts: Options, mode: str) -> lis
     return out
 
 
-def _fmt(x: float, digits: int = 4) -> str:
-    if x is None or not math.isfinite(x):
-        return "–"
-    return f"{x:.{digits}f}"
-
-
-def _fmt_p(p: float) -> str:
-    if p is None or not math.isfinite(p):
-        return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _fmt_s(x: float) -> str:
-    if x is None or not math.isfinite(x):
-        return "–"
-    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
-
-
 def _findings_for(c: Comparison, opts: Options) -> list[Finding]:
     out = []
-    change = f"{c.metric} {_fmt(c.baseline_mean)} → {_fmt(c.current_mean)} ({c.delta:+.4f}, tolerance {c.tolerance:.4g}"
+    change = f"{c.metric} {fixed(c.baseline_mean)} → {fixed(c.current_mean)} ({c.delta:+.4f}, tolerance {c.tolerance:.4g}"
     if c.score_status == "regression":
-        out.append(Finding("score", "regression", c.task, c.candidate, f"{change}, p_holm {_fmt_p(c.p_worse_holm)} over {c.n_folds} folds)"))
+        out.append(Finding("score", "regression", c.task, c.candidate, f"{change}, p_holm {p_text(c.p_worse_holm)} over {c.n_folds} folds)"))
     elif c.score_status == "improvement":
-        out.append(Finding("score", "improvement", c.task, c.candidate, f"{change}, p_holm {_fmt_p(c.p_better_holm)} over {c.n_folds} folds)"))
+        out.append(Finding("score", "improvement", c.task, c.candidate, f"{change}, p_holm {p_text(c.p_better_holm)} over {c.n_folds} folds)"))
     elif c.score_status == "untested":
         out.append(Finding("score", "info", c.task, c.candidate, f"{c.metric}: only {c.n_folds} paired ok fold(s); no test"))
-    tchange = (f"median {opts.time_field} {_fmt_s(c.baseline_time)} s → {_fmt_s(c.current_time)} s (×{c.time_ratio:.2f}; "
+    tchange = (f"median {opts.time_field} {seconds_text(c.baseline_time)} s → {seconds_text(c.current_time)} s (×{c.time_ratio:.2f}; "
                f"limit ×{opts.time_ratio:g} and +{opts.time_floor:g} s)")
     if c.time_status == "regression":
         out.append(Finding("time", "regression", c.task, c.candidate, tchange))
@@ -849,10 +832,10 @@ def _table_rows(r: RegressionResult) -> list[list[str]]:
         fails = ""
         if c.new_failures or c.missing_folds or c.fixed or c.still_failing:
             fails = f"+{c.new_failures + c.missing_folds}/-{c.fixed}/={c.still_failing}"
-        rows.append([c.task, c.candidate, c.metric, _fmt(c.baseline_mean), _fmt(c.current_mean),
-                     "–" if not math.isfinite(c.delta) else f"{c.delta:+.4f}",
-                     _fmt_p(c.p_worse_holm if c.gain <= 0 else c.p_better_holm),
-                     f"{_fmt_s(c.baseline_time)} → {_fmt_s(c.current_time)}", fails or "–", _verdict(c)])
+        rows.append([c.task, c.candidate, c.metric, fixed(c.baseline_mean), fixed(c.current_mean),
+                     fixed(c.delta, sign=True),
+                     p_text(c.p_worse_holm if c.gain <= 0 else c.p_better_holm),
+                     f"{seconds_text(c.baseline_time)} → {seconds_text(c.current_time)}", fails or "–", _verdict(c)])
     return rows
 
 
@@ -959,7 +942,7 @@ def render_junit(r: RegressionResult) -> str:
 
     for c in r.comparisons:
         cls = f"bench.{c.task}"
-        detail = f"{c.metric} {_fmt(c.baseline_mean)} → {_fmt(c.current_mean)} ({c.delta:+.4f}), p_holm worse {_fmt_p(c.p_worse_holm)}, better {_fmt_p(c.p_better_holm)}"
+        detail = f"{c.metric} {fixed(c.baseline_mean)} → {fixed(c.current_mean)} ({c.delta:+.4f}), p_holm worse {p_text(c.p_worse_holm)}, better {p_text(c.p_better_holm)}"
         case(cls, f"{c.candidate}: {c.metric}", kind="score", failure=msg(c.task, c.candidate, "score", "regression"),
              skipped=msg(c.task, c.candidate, "score", "info"),
              out=("improved: " + (msg(c.task, c.candidate, "score", "improvement") or "")) if c.score_status == "improvement" else detail)
@@ -967,7 +950,7 @@ def render_junit(r: RegressionResult) -> str:
             extra = msg(c.task, c.candidate, "time", "warning") or msg(c.task, c.candidate, "time", "improvement")
             case(cls, f"{c.candidate}: {r.options.time_field}", kind="time", failure=msg(c.task, c.candidate, "time", "regression"),
                  skipped=f"no {r.options.time_field} recorded" if c.time_status == "untested" else None,
-                 out=extra or f"median {r.options.time_field} {_fmt_s(c.baseline_time)} s → {_fmt_s(c.current_time)} s")
+                 out=extra or f"median {r.options.time_field} {seconds_text(c.baseline_time)} s → {seconds_text(c.current_time)} s")
         case(cls, f"{c.candidate}: failures", kind="failure", failure=msg(c.task, c.candidate, "failure", "regression"),
              out=msg(c.task, c.candidate, "failure", "improvement") or msg(c.task, c.candidate, "failure", "info"))
     for f in r.findings:
