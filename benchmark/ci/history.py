@@ -1,12 +1,12 @@
 """Run history for CI: keep runs by commit, draw per-candidate score and time trends.
 
 A history file is JSON lines: each line is one run in the baseline format of
-:mod:`benchmark.ci.regress` (``{"format": "bench-baseline", "version": 1, "meta": {...,
+:mod:`benchmark.ci.baseline` (``{"format": "bench-baseline", "version": 1, "meta": {...,
 "git_commit": ..., "label": ...}, "tasks": {...}, "rows": [...]}``), appended by
 :func:`append` (``bench history append RUN_DIR --file F``).  :func:`load_history` reads history
 files, baseline files and run directories alike; :func:`build_history` orders the runs by
 the time they were appended (run directories: by creation time), keeps the newest run per commit, and compares each run with the one before it
-using :func:`benchmark.ci.regress.compare` (same rule as ``bench regress``), so the page marks the
+using :func:`benchmark.ci.rule.compare` (same rule as ``bench regress``), so the page marks the
 commits where a significant change happened; runs that are not comparable (data or splits
 changed) start a new segment.  :func:`render_page` draws one self-contained HTML page (inline
 SVG from matplotlib, text kept as text, no external URL, every name HTML-escaped).
@@ -27,15 +27,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmark.ci.regress import (
-    Options,
-    RegressionResult,
-    Snapshot,
-    check_comparable,
-    compare,
-    snapshot_from_dict,
-    snapshot_from_run,
-)
+from benchmark.ci.baseline import snapshot_from_dict
+from benchmark.ci.compatible import check_comparable
+from benchmark.ci.result import RegressionResult
+from benchmark.ci.rule import Options, compare
+from benchmark.ci.snapshot import Snapshot, snapshot_from_run
 from benchmark.errors import InputError
 from benchmark.serialize import write_text_atomic
 
