@@ -6,8 +6,9 @@ Input is either
   aggregated score per cell (an empty cell, ``NA`` or ``NaN`` = no result); or
 * a run directory with ``results.csv`` (one row per task × candidate × outer fold, columns
   ``task, candidate, fold, state, test_<metric>``; only ``state == "ok"`` rows count) and
-  ``manifest.json`` (``{"suite": {"metric": ...}}``).  The score of a (task, candidate) cell is
-  the mean of ``test_<metric>`` over its ok folds.
+  ``manifest.json`` (``{"suite": {"metric": ...}}``), read through
+  :meth:`benchmark.results.table.ResultTable.from_export`.  The score of a (task, candidate) cell
+  is the mean of ``test_<metric>`` over its ok folds.
 
 Bad input raises :class:`benchmark.errors.InputError`; :func:`run` prints it as one line
 (``bench rank: error: ...``) and returns exit code 2.  :func:`render_text` is the text report
@@ -33,6 +34,7 @@ _ALPHA = argtypes.bounded(float, lambda v: 0.0 < v < 1.0, "alpha must lie strict
 if TYPE_CHECKING:  # pandas is imported lazily so that `bench --help` stays fast
     import pandas as pd
 
+    from benchmark.results.table import ResultTable
     from benchmark.stats import RankResult
 
 MISSING_TOKENS = frozenset({"", "na", "nan", "n/a", "null", "none"})
@@ -153,33 +155,20 @@ def read_scores_csv(path: str | Path) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-def _read_manifest(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "manifest.json"
-    if not path.exists():
-        return {}
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not valid JSON ({exc}); the run directory is damaged") from exc
-    return manifest if isinstance(manifest, dict) else {}
-
-
-def _suite_metric(manifest: dict[str, Any]) -> str | None:
+def _suite_metric(suite: dict[str, Any]) -> str | None:
     """The suite's metric: a name, or a {kind group: name} mapping with one distinct name."""
-    suite = manifest.get("suite")
-    metric = suite.get("metric") if isinstance(suite, dict) else None
+    metric = suite.get("metric")
     if isinstance(metric, dict):
         names = {str(v) for v in metric.values() if v}
         return names.pop() if len(names) == 1 else None
     return str(metric) if metric else None
 
 
-def _task_metrics(table: pd.DataFrame, manifest: dict[str, Any], tasks: list[str],
-                  available: list[str]) -> dict[str, str | None]:
+def _task_metrics(results: ResultTable, tasks: list[str], available: list[str]) -> dict[str, str | None]:
     """Each task's tuning metric: manifest ``tasks[t].metric``, the rows' ``metric`` column,
     the suite metric, or the only recorded ``test_*`` column."""
-    info = manifest.get("tasks") if isinstance(manifest.get("tasks"), dict) else {}
-    suite = _suite_metric(manifest)
+    table, info = results.df, results.tasks
+    suite = _suite_metric(results.suite)
     only = available[0] if len(available) == 1 else None
     out: dict[str, str | None] = {}
     for t in tasks:
@@ -215,28 +204,24 @@ def read_run_dir(run_dir: str | Path, *, metric: str | None = None) -> Scores:
     scores are oriented (lower-is-better metrics negated) so the block is higher-is-better.
     Cells with no ok fold are NaN (missing).  Notes report cells averaged over fewer folds.
     """
-    import pandas as pd
+    from benchmark.results.table import RESULTS_CSV, ResultTable
 
     run_dir = Path(run_dir)
-    path = run_dir / "results.csv"
+    path = run_dir / RESULTS_CSV
     if not path.exists():
         raise InputError(f"{run_dir}: no results.csv; pass a run directory or a scores CSV")
-    try:
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot parse ({exc})") from exc
+    results = ResultTable.from_export(run_dir)
+    table = results.df
     need = [c for c in ("task", "candidate", "state") if c not in table.columns]
     if need:
         raise InputError(f"{path}: missing column(s) {need}; is this a benchmark run directory?")
-    table["task"] = table["task"].astype(str)
-    table["candidate"] = table["candidate"].astype(str)
     available = [c[len("test_"):] for c in table.columns if c.startswith("test_")]
     tasks = sorted(table["task"].unique())
     if metric is not None:
         metric = metric.removeprefix("test_")
         metric_of: dict[str, str | None] = dict.fromkeys(tasks, metric)
     else:
-        metric_of = _task_metrics(table, _read_manifest(run_dir), tasks, available)
+        metric_of = _task_metrics(results, tasks, available)
     unknown = sorted(t for t, m in metric_of.items() if not m)
     if unknown:
         raise InputError(f"{run_dir}: no metric recorded for task(s) {unknown}; choose one with "
