@@ -206,7 +206,7 @@ class CorrelatedBayesResult:
 
 @dataclass(frozen=True)
 class RankResult:
-    """Everything :func:`rank` found; renderers (text, JSON, HTML, CD diagram) read only this.
+    """Everything :func:`rank` found; renderers (``bench rank``'s text, JSON, HTML, CD diagram) read only this.
 
     ``mean_ranks``: name → average rank, best first.  ``rank_ci``: name → (low, high) bootstrap
     percentile interval at level 1 - alpha (empty when ``n_boot == 0``).  ``mean_scores``: name →
@@ -287,10 +287,6 @@ class RankResult:
             "notes": list(self.notes),
         }
         return jsonable(out)
-
-    def to_text(self) -> str:
-        """A readable multi-line report: ranking, omnibus tests, groups, pairwise table."""
-        return _render_text(self)
 
 
 # --------------------------------------------------------------------------------------------
@@ -944,91 +940,3 @@ def rank(
         dropped_candidates=prep.dropped_candidates,
         notes=notes,
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Text rendering
-# --------------------------------------------------------------------------------------------
-
-
-def _fmt(x: float, digits: int = 3) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    if isinstance(x, float) and math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x:.{digits}f}"
-
-
-def _fmt_p(p: float) -> str:
-    if p is None or math.isnan(p):
-        return "-"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(header)]
-    line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w)
-                     for i, (h, w) in enumerate(zip(header, widths, strict=True)))
-    out = [line, "-" * len(line)]
-    for r in rows:
-        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                             for i, (c, w) in enumerate(zip(r, widths, strict=True))))
-    return out
-
-
-def _missing_line(r: RankResult) -> str:
-    parts = [f"missing results: {len(r.missing_cells)} cell(s), policy '{r.missing}'"]
-    if r.missing == "baseline":
-        parts.append(f"{len(r.filled_cells)} filled from '{r.baseline}'")
-    if r.dropped_datasets:
-        parts.append(f"dropped datasets: {', '.join(r.dropped_datasets)}")
-    if r.dropped_candidates:
-        parts.append(f"dropped candidates: {', '.join(r.dropped_candidates)}")
-    return "; ".join(parts)
-
-
-def _render_text(r: RankResult) -> str:
-    a = r.alpha
-    lines = [
-        f"Ranking of {r.n_candidates} candidates on {r.n_datasets} datasets "
-        f"({'higher' if r.greater_is_better else 'lower'} is better; rank 1 = best)",
-        _missing_line(r),
-        "",
-    ]
-    ci_head = f"rank {100 * (1 - a):.0f}% CI"
-    rows = []
-    for i, (c, m) in enumerate(r.mean_ranks.items(), 1):
-        lo, hi = r.rank_ci.get(c, (math.nan, math.nan))
-        rows.append([f"{i}. {c}", _fmt(m), f"[{_fmt(lo, 2)}, {_fmt(hi, 2)}]" if r.rank_ci else "-",
-                     _fmt(r.mean_scores[c], 4)])
-    lines += _table(["candidate", "mean rank", ci_head, "mean score"], rows)
-    fr, iman, nem, bd = r.friedman, r.iman_davenport, r.nemenyi, r.bonferroni_dunn
-    groups = "; ".join("{" + ", ".join(g) + "}" for g in nem.groups) or "none (all differ)"
-    lines += [
-        "",
-        f"Friedman:        chi2({fr.df}) = {_fmt(fr.statistic)}, p = {_fmt_p(fr.p_value)}",
-        f"Iman-Davenport:  F({iman.df1}, {iman.df2}) = {_fmt(iman.statistic)}, "
-        f"p = {_fmt_p(iman.p_value)}",
-        f"Nemenyi:         CD = {_fmt(nem.cd)} (q = {_fmt(nem.q_alpha)}, alpha = {a:g})",
-        f"Groups not significantly different (Nemenyi): {groups}",
-        "",
-        f"Bonferroni-Dunn vs control '{bd.control}': CD = {_fmt(bd.cd)}",
-    ]
-    rows = [[c.candidate, _fmt(c.rank_diff), _fmt(c.z, 2), _fmt_p(c.p_value), _fmt_p(c.p_holm),
-             "yes" if c.significant else "no"] for c in bd.comparisons]
-    lines += _table(["candidate", "rank diff", "z", "p", "p_holm", "beyond CD"], rows)
-    lines += ["", f"Pairwise (Wilcoxon signed-rank, Holm over {len(r.pairwise)} pairs; "
-              f"Bayesian signed-rank, rope = {r.bayes[0].rope if r.bayes else DEFAULT_ROPE:g})"]
-    rows = []
-    for p, b in zip(r.pairwise, r.bayes, strict=True):
-        rows.append([
-            f"{p.a} vs {p.b}", _fmt(p.mean_diff, 4),
-            f"[{_fmt(p.ci_low, 4)}, {_fmt(p.ci_high, 4)}]", f"{p.wins}/{p.ties}/{p.losses}",
-            _fmt_p(p.p_value), _fmt_p(p.p_holm), "yes" if p.reject else "no",
-            f"{b.p_left:.2f}/{b.p_rope:.2f}/{b.p_right:.2f}",
-        ])
-    lines += _table(["pair (a vs b)", "mean a-b", f"{100 * (1 - a):.0f}% CI", "W/T/L", "p",
-                     "p_holm", "signif.", "P(a)/P(=)/P(b)"], rows)
-    lines += [f"note: {n}" for n in r.notes]
-    return "\n".join(lines)

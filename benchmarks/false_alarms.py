@@ -32,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmark.ci.regress import Options, Tolerance, compare, snapshot_from_run  # noqa: E402
+from benchmark.ci.rule import Options, Tolerance, compare  # noqa: E402
+from benchmark.ci.snapshot import snapshot_from_run  # noqa: E402
 from benchmark.config import load_suite  # noqa: E402
 from benchmark.run.driver import run_suite  # noqa: E402
 

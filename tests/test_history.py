@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.ci import history, regress
-from benchmark.ci.regress import Snapshot
+import benchmark.ci as regress
+from benchmark.ci import history
+from benchmark.ci.snapshot import Snapshot
 from benchmark.config import parse_suite
 from benchmark.errors import InputError
 from benchmark.run.driver import run_suite

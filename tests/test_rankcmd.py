@@ -267,3 +267,20 @@ def test_run_dir_with_per_task_metrics_as_written_by_the_runner(tmp_path, capsys
     (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     scores = rankcmd.load_scores(run_dir)
     assert scores.metric == "log_loss" and scores.greater_is_better is False
+
+
+def test_run_dir_is_read_through_the_result_table_latest_row_per_job(tmp_path):
+    """`bench rank RUN_DIR` reads results.csv through ResultTable.from_export: a job written twice
+    (a resumed run) counts once, with its latest row; a missing manifest is no error."""
+    from benchmark.results.table import ResultTable
+
+    run_dir, table = _make_run(tmp_path)
+    first = table[(table["task"] == "t0") & (table["candidate"] == "rf") & (table["fold"] == 0)]
+    pd.concat([table, first.assign(test_accuracy=0.0)]).to_csv(run_dir / "results.csv", index=False)
+    (run_dir / "manifest.json").unlink()
+    results = ResultTable.from_export(run_dir)
+    assert len(results.df) == len(table) and results.tasks == {} and results.suite == {}
+    assert results.candidates == ["knn", "rf", "svm"]
+    block = rankcmd.load_scores(run_dir, metric="accuracy").block
+    expected = table[(table["task"] == "t0") & (table["candidate"] == "rf")]["test_accuracy"]
+    assert block.loc["t0", "rf"] == pytest.approx((expected.iloc[1:].sum() + 0.0) / 3)

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from benchmark.ci import regress
-from benchmark.ci.regress import Options, Snapshot, Tolerance, compare
+import benchmark.ci as regress
+from benchmark.ci.rule import Options, Tolerance, compare
+from benchmark.ci.snapshot import Snapshot
 from benchmark.config import parse_suite
 from benchmark.errors import IncompatibleRunError, InputError
 from benchmark.run.driver import run_suite

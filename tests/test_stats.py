@@ -27,6 +27,7 @@ import pytest
 from scipy import stats as sps
 
 from benchmark import stats
+from benchmark.cli.rank import render_text
 from benchmark.errors import InputError
 
 # ----------------------------------------------------------------------------------------------
@@ -623,7 +624,7 @@ def test_missing_drop_drops_the_datasets_and_says_so():
     assert set(res.missing_cells) == {("iris", "C4.5+m+cf"), ("wine", "C4.5")}
     ref = stats.rank(D06_TABLE6.drop(index=["iris", "wine"]), n_boot=0, bayes_samples=0)
     assert res.mean_ranks == pytest.approx(ref.mean_ranks)
-    assert "policy 'drop'" in res.to_text()
+    assert "policy 'drop'" in render_text(res)
 
 
 def test_missing_last_ranks_the_failure_last():
@@ -684,7 +685,7 @@ def test_result_object_shape_and_json(d06):
         assert b.p_left + b.p_rope + b.p_right == pytest.approx(1.0)
     with pytest.raises(AttributeError):
         d06.alpha = 0.1  # frozen
-    text = d06.to_text()
+    text = render_text(d06)
     assert "Friedman" in text and "C4.5+m+cf" in text and "Iman-Davenport" in text
 
 

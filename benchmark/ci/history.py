@@ -1,25 +1,24 @@
 """Run history for CI: keep runs by commit, draw per-candidate score and time trends.
 
 A history file is JSON lines: each line is one run in the baseline format of
-:mod:`benchmark.ci.regress` (``{"format": "bench-baseline", "version": 1, "meta": {...,
+:mod:`benchmark.ci.baseline` (``{"format": "bench-baseline", "version": 1, "meta": {...,
 "git_commit": ..., "label": ...}, "tasks": {...}, "rows": [...]}``), appended by
 :func:`append` (``bench history append RUN_DIR --file F``).  :func:`load_history` reads history
 files, baseline files and run directories alike; :func:`build_history` orders the runs by
 the time they were appended (run directories: by creation time), keeps the newest run per commit, and compares each run with the one before it
-using :func:`benchmark.ci.regress.compare` (same rule as ``bench regress``), so the page marks the
+using :func:`benchmark.ci.rule.compare` (same rule as ``bench regress``), so the page marks the
 commits where a significant change happened; runs that are not comparable (data or splits
 changed) start a new segment.  :func:`render_page` draws one self-contained HTML page (inline
-SVG from matplotlib, text kept as text, no external URL, every name HTML-escaped).
+SVG from matplotlib, text kept as text, no external URL, every name HTML-escaped); escaping, the
+candidate colours and the SVG clean-up are the report's (:mod:`benchmark.report`).
 """
 
 from __future__ import annotations
 
-import html
 import io
 import json
 import math
 import os
-import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,19 +26,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmark.ci.regress import (
-    Options,
-    RegressionResult,
-    Snapshot,
-    check_comparable,
-    compare,
-    snapshot_from_dict,
-    snapshot_from_run,
-)
+from benchmark.ci.baseline import snapshot_from_dict
+from benchmark.ci.compatible import check_comparable
+from benchmark.ci.result import RegressionResult
+from benchmark.ci.rule import Options, compare
+from benchmark.ci.snapshot import Snapshot, snapshot_from_run
 from benchmark.errors import InputError
+from benchmark.report.figures import strip_prologue
+from benchmark.report.markup import esc
+from benchmark.report.palette import COLOURS, OKABE_ITO
 from benchmark.serialize import write_text_atomic
 
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+# The report's Okabe & Ito colours with their yellow (COLOURS[-1]) before the black, the order this page has always used.
+PALETTE = (*OKABE_ITO[:-1], COLOURS[-1], OKABE_ITO[-1])
 BAD, GOOD, WARN = "#C0392B", "#1E8449", "#9A6700"
 
 
@@ -246,10 +245,6 @@ td.regression{color:#C0392B;font-weight:600}td.improvement{color:#1E8449;font-we
 """
 
 
-def esc(x: Any) -> str:
-    return html.escape(str(x), quote=True)
-
-
 def _segments(n: int, breaks: Sequence[int]) -> list[tuple[int, int]]:
     cuts = [0, *sorted(b for b in breaks if 0 < b < n), n]
     return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
@@ -313,10 +308,7 @@ def to_svg(fig: Any, *, salt: str) -> str:
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
         fig.savefig(buf, format="svg", metadata={"Date": None})
-    svg = buf.getvalue()
-    svg = re.sub(r"<\?xml[^>]*\?>\s*", "", svg)
-    svg = re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg)
-    return re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S).strip()
+    return strip_prologue(buf.getvalue()).strip()
 
 
 def _runs_table(hist: History) -> str:

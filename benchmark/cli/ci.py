@@ -1,5 +1,5 @@
 """``bench baseline``, ``bench regress`` and ``bench history``: the command-line glue of CI
-regression tracking (the logic lives in :mod:`benchmark.ci.regress` and :mod:`benchmark.ci.history`).
+regression tracking (the logic lives in :mod:`benchmark.ci`).
 
 Exit codes of ``bench regress``: 0 no regression, 1 regression found, 2 unusable input (missing
 or damaged files, runs that are not comparable because data, splits or protocol changed).
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from benchmark.ci.regress import Options, Tolerance
+    from benchmark.ci.rule import Options, Tolerance
 
     return Options(metric=args.metric, tolerance=Tolerance.parse(args.tolerance), alpha=args.alpha,
                    time_ratio=args.time_ratio, time_floor=args.time_floor, times=args.times, time_field=args.time_field,
@@ -91,7 +91,8 @@ def _options(args: argparse.Namespace) -> Any:
 
 
 def _baseline(args: argparse.Namespace) -> int:
-    from benchmark.ci.regress import incomplete_cells, snapshot_from_run, write_baseline
+    from benchmark.ci.baseline import write_baseline
+    from benchmark.ci.snapshot import incomplete_cells, snapshot_from_run
     from benchmark.errors import InputError
 
     snap = snapshot_from_run(args.run_dir)
@@ -115,14 +116,16 @@ def _write(path: str | None, text: str) -> None:
 
 
 def _regress(args: argparse.Namespace) -> int:
-    from benchmark.ci import regress
+    from benchmark.ci.baseline import load_snapshot
+    from benchmark.ci.render import error_junit, error_markdown
+    from benchmark.ci.rule import compare
 
     try:
         opts = _options(args)
-        result = regress.compare(regress.load_snapshot(args.baseline), regress.load_snapshot(args.run_dir), opts)
+        result = compare(load_snapshot(args.baseline), load_snapshot(args.run_dir), opts)
     except BenchmarkError as err:  # still leave a comment/test report for CI to show
-        _write(args.markdown, regress.error_markdown(str(err)))
-        _write(args.junit, regress.error_junit(str(err)))
+        _write(args.markdown, error_markdown(str(err)))
+        _write(args.junit, error_junit(str(err)))
         raise
     _write(args.markdown, result.to_markdown())
     _write(args.junit, result.to_junit_xml())

@@ -6,11 +6,13 @@ Input is either
   aggregated score per cell (an empty cell, ``NA`` or ``NaN`` = no result); or
 * a run directory with ``results.csv`` (one row per task × candidate × outer fold, columns
   ``task, candidate, fold, state, test_<metric>``; only ``state == "ok"`` rows count) and
-  ``manifest.json`` (``{"suite": {"metric": ...}}``).  The score of a (task, candidate) cell is
-  the mean of ``test_<metric>`` over its ok folds.
+  ``manifest.json`` (``{"suite": {"metric": ...}}``), read through
+  :meth:`benchmark.results.table.ResultTable.from_export`.  The score of a (task, candidate) cell
+  is the mean of ``test_<metric>`` over its ok folds.
 
 Bad input raises :class:`benchmark.errors.InputError`; :func:`run` prints it as one line
-(``bench rank: error: ...``) and returns exit code 2.
+(``bench rank: error: ...``) and returns exit code 2.  :func:`render_text` is the text report
+of a :class:`benchmark.stats.RankResult` (``--json`` prints ``RankResult.to_dict()``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ _ALPHA = argtypes.bounded(float, lambda v: 0.0 < v < 1.0, "alpha must lie strict
 
 if TYPE_CHECKING:  # pandas is imported lazily so that `bench --help` stays fast
     import pandas as pd
+
+    from benchmark.results.table import ResultTable
+    from benchmark.stats import RankResult
 
 MISSING_TOKENS = frozenset({"", "na", "nan", "n/a", "null", "none"})
 PROG = "bench rank"
@@ -150,33 +155,20 @@ def read_scores_csv(path: str | Path) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-def _read_manifest(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "manifest.json"
-    if not path.exists():
-        return {}
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not valid JSON ({exc}); the run directory is damaged") from exc
-    return manifest if isinstance(manifest, dict) else {}
-
-
-def _suite_metric(manifest: dict[str, Any]) -> str | None:
+def _suite_metric(suite: dict[str, Any]) -> str | None:
     """The suite's metric: a name, or a {kind group: name} mapping with one distinct name."""
-    suite = manifest.get("suite")
-    metric = suite.get("metric") if isinstance(suite, dict) else None
+    metric = suite.get("metric")
     if isinstance(metric, dict):
         names = {str(v) for v in metric.values() if v}
         return names.pop() if len(names) == 1 else None
     return str(metric) if metric else None
 
 
-def _task_metrics(table: pd.DataFrame, manifest: dict[str, Any], tasks: list[str],
-                  available: list[str]) -> dict[str, str | None]:
+def _task_metrics(results: ResultTable, tasks: list[str], available: list[str]) -> dict[str, str | None]:
     """Each task's tuning metric: manifest ``tasks[t].metric``, the rows' ``metric`` column,
     the suite metric, or the only recorded ``test_*`` column."""
-    info = manifest.get("tasks") if isinstance(manifest.get("tasks"), dict) else {}
-    suite = _suite_metric(manifest)
+    table, info = results.df, results.tasks
+    suite = _suite_metric(results.suite)
     only = available[0] if len(available) == 1 else None
     out: dict[str, str | None] = {}
     for t in tasks:
@@ -212,28 +204,24 @@ def read_run_dir(run_dir: str | Path, *, metric: str | None = None) -> Scores:
     scores are oriented (lower-is-better metrics negated) so the block is higher-is-better.
     Cells with no ok fold are NaN (missing).  Notes report cells averaged over fewer folds.
     """
-    import pandas as pd
+    from benchmark.results.table import RESULTS_CSV, ResultTable
 
     run_dir = Path(run_dir)
-    path = run_dir / "results.csv"
+    path = run_dir / RESULTS_CSV
     if not path.exists():
         raise InputError(f"{run_dir}: no results.csv; pass a run directory or a scores CSV")
-    try:
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot parse ({exc})") from exc
+    results = ResultTable.from_export(run_dir)
+    table = results.df
     need = [c for c in ("task", "candidate", "state") if c not in table.columns]
     if need:
         raise InputError(f"{path}: missing column(s) {need}; is this a benchmark run directory?")
-    table["task"] = table["task"].astype(str)
-    table["candidate"] = table["candidate"].astype(str)
     available = [c[len("test_"):] for c in table.columns if c.startswith("test_")]
     tasks = sorted(table["task"].unique())
     if metric is not None:
         metric = metric.removeprefix("test_")
         metric_of: dict[str, str | None] = dict.fromkeys(tasks, metric)
     else:
-        metric_of = _task_metrics(table, _read_manifest(run_dir), tasks, available)
+        metric_of = _task_metrics(results, tasks, available)
     unknown = sorted(t for t, m in metric_of.items() if not m)
     if unknown:
         raise InputError(f"{run_dir}: no metric recorded for task(s) {unknown}; choose one with "
@@ -281,6 +269,103 @@ def load_scores(source: str | Path, *, metric: str | None = None) -> Scores:
     if metric is not None:
         raise InputError(f"{path}: --metric applies to a run directory, not to a scores CSV")
     return Scores(read_scores_csv(path), str(path), "csv", None, None)
+
+
+# --------------------------------------------------------------------------------------------
+# Text output
+# --------------------------------------------------------------------------------------------
+
+
+def _num(x: float, digits: int = 3) -> str:
+    from benchmark.report.markup import fixed
+
+    return fixed(x, digits, missing="-", inf=True)
+
+
+def _p(p: float) -> str:
+    from benchmark.report.markup import p_text
+
+    return p_text(p, missing="-")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(header)]
+    line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w)
+                     for i, (h, w) in enumerate(zip(header, widths, strict=True)))
+    out = [line, "-" * len(line)]
+    for r in rows:
+        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                             for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+    return out
+
+
+def _missing_line(r: RankResult) -> str:
+    parts = [f"missing results: {len(r.missing_cells)} cell(s), policy '{r.missing}'"]
+    if r.missing == "baseline":
+        parts.append(f"{len(r.filled_cells)} filled from '{r.baseline}'")
+    if r.dropped_datasets:
+        parts.append(f"dropped datasets: {', '.join(r.dropped_datasets)}")
+    if r.dropped_candidates:
+        parts.append(f"dropped candidates: {', '.join(r.dropped_candidates)}")
+    return "; ".join(parts)
+
+
+def _ranking_lines(r: RankResult) -> list[str]:
+    rows = []
+    for i, (c, m) in enumerate(r.mean_ranks.items(), 1):
+        lo, hi = r.rank_ci.get(c, (math.nan, math.nan))
+        rows.append([f"{i}. {c}", _num(m), f"[{_num(lo, 2)}, {_num(hi, 2)}]" if r.rank_ci else "-",
+                     _num(r.mean_scores[c], 4)])
+    return _table(["candidate", "mean rank", f"rank {100 * (1 - r.alpha):.0f}% CI", "mean score"], rows)
+
+
+def _omnibus_lines(r: RankResult) -> list[str]:
+    fr, iman, nem, bd = r.friedman, r.iman_davenport, r.nemenyi, r.bonferroni_dunn
+    groups = "; ".join("{" + ", ".join(g) + "}" for g in nem.groups) or "none (all differ)"
+    lines = [
+        "",
+        f"Friedman:        chi2({fr.df}) = {_num(fr.statistic)}, p = {_p(fr.p_value)}",
+        f"Iman-Davenport:  F({iman.df1}, {iman.df2}) = {_num(iman.statistic)}, "
+        f"p = {_p(iman.p_value)}",
+        f"Nemenyi:         CD = {_num(nem.cd)} (q = {_num(nem.q_alpha)}, alpha = {r.alpha:g})",
+        f"Groups not significantly different (Nemenyi): {groups}",
+        "",
+        f"Bonferroni-Dunn vs control '{bd.control}': CD = {_num(bd.cd)}",
+    ]
+    rows = [[c.candidate, _num(c.rank_diff), _num(c.z, 2), _p(c.p_value), _p(c.p_holm),
+             "yes" if c.significant else "no"] for c in bd.comparisons]
+    return lines + _table(["candidate", "rank diff", "z", "p", "p_holm", "beyond CD"], rows)
+
+
+def _pairwise_lines(r: RankResult) -> list[str]:
+    from benchmark.stats import DEFAULT_ROPE
+
+    lines = ["", f"Pairwise (Wilcoxon signed-rank, Holm over {len(r.pairwise)} pairs; "
+             f"Bayesian signed-rank, rope = {r.bayes[0].rope if r.bayes else DEFAULT_ROPE:g})"]
+    rows = []
+    for p, b in zip(r.pairwise, r.bayes, strict=True):
+        rows.append([
+            f"{p.a} vs {p.b}", _num(p.mean_diff, 4),
+            f"[{_num(p.ci_low, 4)}, {_num(p.ci_high, 4)}]", f"{p.wins}/{p.ties}/{p.losses}",
+            _p(p.p_value), _p(p.p_holm), "yes" if p.reject else "no",
+            f"{b.p_left:.2f}/{b.p_rope:.2f}/{b.p_right:.2f}",
+        ])
+    return lines + _table(["pair (a vs b)", "mean a-b", f"{100 * (1 - r.alpha):.0f}% CI", "W/T/L", "p",
+                           "p_holm", "signif.", "P(a)/P(=)/P(b)"], rows)
+
+
+def render_text(r: RankResult) -> str:
+    """A readable multi-line report of ``r``: ranking, omnibus tests, groups, pairwise table."""
+    lines = [
+        f"Ranking of {r.n_candidates} candidates on {r.n_datasets} datasets "
+        f"({'higher' if r.greater_is_better else 'lower'} is better; rank 1 = best)",
+        _missing_line(r),
+        "",
+    ]
+    lines += _ranking_lines(r) + _omnibus_lines(r) + _pairwise_lines(r)
+    lines += [f"note: {n}" for n in r.notes]
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------
@@ -361,7 +446,7 @@ def run(args: argparse.Namespace) -> int:
               f"{metric})")
         for note in scores.notes:
             print(f"note: {note}")
-        print(result.to_text())
+        print(render_text(result))
     return 0
 
 

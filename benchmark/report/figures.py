@@ -81,11 +81,16 @@ def _with_rc(fn: Callable[..., str]) -> Callable[..., str]:
     return wrapper
 
 
-def clean_svg(svg: str, *, prefix: str) -> str:
-    """Strip prologue/DOCTYPE/metadata/global style; prefix referenced ids, drop the others."""
+def strip_prologue(svg: str) -> str:
+    """Matplotlib's SVG without the XML prologue, DOCTYPE and metadata, ready to inline in HTML."""
     svg = re.sub(r"<\?xml[^>]*\?>\s*", "", svg)
     svg = re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg)
-    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    return re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+
+
+def clean_svg(svg: str, *, prefix: str) -> str:
+    """Strip prologue/DOCTYPE/metadata/global style; prefix referenced ids, drop the others."""
+    svg = strip_prologue(svg)
     svg = re.sub(r'<style type="text/css">.*?</style>\s*', "", svg, flags=re.S)
     used = set(re.findall(r'href="#([^"]+)"', svg)) | set(re.findall(r"url\(#([^)]+)\)", svg))
 

@@ -1,7 +1,10 @@
-"""Small HTML building blocks shared by the report's sections: escaping, numbers, tables, figures.
+"""Small building blocks shared by the report's sections: escaping, numbers, tables, figures.
 
 Every value that came from a user (task, column, candidate, error text) goes through
-:func:`esc`; a cell given as a dict carries text that is already escaped.
+:func:`esc`; a cell given as a dict carries text that is already escaped.  The plain-text number
+formatters (:func:`fixed`, :func:`p_text`, :func:`seconds_text`) are also used by the text,
+Markdown and JUnit outputs of ``bench rank`` and ``bench regress``; :func:`p_fmt` is
+:func:`p_text` for HTML.
 """
 
 from __future__ import annotations
@@ -45,12 +48,38 @@ def fmt(x: Any, digits: int = 4) -> str:
     return esc(x)
 
 
-def p_fmt(p: Any) -> str:
-    """A p-value for a table: three decimals, ``< 0.001`` below that."""
+def fixed(x: Any, digits: int = 4, *, missing: str = "–", sign: bool = False, inf: bool = False) -> str:
+    """A number as plain text with ``digits`` fixed decimals (``0.8123``; ``+0.0120`` with ``sign``).
+
+    ``missing`` stands for None and NaN, and for ±inf unless ``inf`` (then ``inf``/``-inf``).
+    """
+    if x is None:
+        return missing
+    v = float(x)
+    if math.isnan(v) or (math.isinf(v) and not inf):
+        return missing
+    return f"{v:+.{digits}f}" if sign else f"{v:.{digits}f}"
+
+
+def p_text(p: Any, *, missing: str = "–", below: str = "<0.001") -> str:
+    """A p-value as plain text: three decimals, ``below`` under 0.001, ``missing`` when not finite."""
     if not finite(p):
-        return "–"
+        return missing
     p = float(p)
-    return "&lt; 0.001" if p < 0.001 else f"{p:.3f}"
+    return below if p < 0.001 else f"{p:.3f}"
+
+
+def seconds_text(x: Any, *, missing: str = "–") -> str:
+    """Seconds as plain text: three decimals under 10 s, one from there on."""
+    if not finite(x):
+        return missing
+    x = float(x)
+    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
+
+
+def p_fmt(p: Any) -> str:
+    """A p-value for a table (HTML): three decimals, ``&lt; 0.001`` below that."""
+    return p_text(p, below="&lt; 0.001")
 
 
 def p_eq(p: Any) -> str:

@@ -2,36 +2,41 @@
 
 One row per (task, candidate, outer fold) with prefixed columns (``test_<metric>``,
 ``train_<metric>``, ``fit_seconds``, ``n_trials``, ``state`` …). Aggregation is a method here,
-never a side effect of running.
+never a side effect of running.  A run directory is read here: from its records
+(:meth:`ResultTable.from_run`) or, where only the export is at hand, from ``results.csv``
+(:meth:`ResultTable.from_export`); either way the latest record per job wins (:func:`~benchmark.results.records.latest_jobs`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from benchmark.errors import InputError
 from benchmark.metrics import METRICS, greater_is_better
-from benchmark.results.records import latest_jobs
+from benchmark.results.records import JOB_KEY, latest_jobs
 from benchmark.results.store import Store
 from benchmark.serialize import write_text_atomic
 
 # Record fields that are lists of dicts: kept in records.jsonl (and trials.csv), not in the flat table.
 _NESTED = ("trials", "traceback", "type", "learning_curve", "budget_curve", "epoch_history")
+RESULTS_CSV = "results.csv"
 _FIRST = ["task", "candidate", "fold", "repeat", "state", "metric", "n_trials", "n_failed_trials", "fit_seconds", "predict_seconds", "tune_seconds", "total_seconds", "cpu_seconds"]
 
 
 @dataclass(frozen=True)
 class ResultTable:
-    """Results of a run as a DataFrame plus the task metadata needed to read them."""
+    """Results of a run as a DataFrame plus the task metadata needed to read them (``suite``: the suite as run)."""
 
     df: pd.DataFrame
     tasks: dict[str, dict[str, Any]]
     candidates: list[str]
+    suite: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_records(cls, records: list[dict[str, Any]], manifest: dict[str, Any]) -> ResultTable:
@@ -53,12 +58,33 @@ class ResultTable:
         cands = list(order.get("candidates") or manifest.get("candidates", {})) or sorted(df["candidate"].unique())
         tasks = manifest.get("tasks", {})
         tasks = {t: tasks[t] for t in order.get("tasks", []) if t in tasks} | tasks
-        return cls(df=df, tasks=tasks, candidates=cands)
+        return cls(df=df, tasks=tasks, candidates=cands, suite=dict(manifest.get("suite") or {}))
 
     @classmethod
     def from_run(cls, run_dir: str | Path) -> ResultTable:
         store = Store(run_dir)
         return cls.from_records(list(store.records()), store.read_manifest())
+
+    @classmethod
+    def from_export(cls, run_dir: str | Path) -> ResultTable:
+        """The run's exported ``results.csv`` as it is (task and candidate names as text, the latest
+        row per job), with the manifest's tasks and suite when ``manifest.json`` is there; candidates
+        sorted by name.  :class:`InputError` for a file that cannot be parsed."""
+        path = Path(run_dir) / RESULTS_CSV
+        try:
+            df = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: cannot parse ({exc})") from exc
+        for col in ("task", "candidate"):
+            if col in df.columns:
+                df[col] = df[col].astype(str)
+        if set(JOB_KEY) <= set(df.columns):
+            df = latest_per_job(df).reset_index(drop=True)
+        manifest = _optional_manifest(Path(run_dir))
+        tasks = manifest.get("tasks") if isinstance(manifest.get("tasks"), dict) else {}
+        suite = manifest.get("suite") if isinstance(manifest.get("suite"), dict) else {}
+        cands = sorted(df["candidate"].unique()) if "candidate" in df.columns else []
+        return cls(df=df, tasks=tasks, candidates=cands, suite=suite)
 
     # ------------------------------------------------------------------------------------------
     @property
@@ -192,6 +218,24 @@ def export_run(run_dir: str | Path) -> ResultTable:
     for name, frame in (("results.csv", table.df), ("trials.csv", trials_frame(records))):
         write_text_atomic(Path(run_dir) / name, frame.to_csv(index=False))
     return table
+
+
+def latest_per_job(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per job (task, candidate, outer fold) of an exported table: the last one, as
+    :func:`~benchmark.results.records.latest_jobs` does for records."""
+    return df.drop_duplicates(subset=list(JOB_KEY), keep="last")
+
+
+def _optional_manifest(root: Path) -> dict[str, Any]:
+    """``manifest.json`` as a dict; empty when absent or not an object, :class:`InputError` when unreadable."""
+    path = root / "manifest.json"
+    if not path.exists():
+        return {}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not valid JSON ({exc}); the run directory is damaged") from exc
+    return manifest if isinstance(manifest, dict) else {}
 
 
 def _first(s: pd.Series) -> str:
