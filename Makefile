@@ -49,8 +49,10 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# Style (ruff) and the layer contract of docs/architecture.md (import-linter, configured in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check benchmark tests benchmarks
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) build *.egg-info

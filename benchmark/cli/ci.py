@@ -9,7 +9,6 @@ Nothing heavy is imported until a command runs, so ``bench --help`` stays fast.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -148,9 +147,3 @@ def _history(args: argparse.Namespace) -> int:
     page = history.write_page(args.sources, args.out, options=_options(args))
     print(f"history page: {page}")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:  # pragma: no cover - convenience entry
-    from benchmark.cli import main as cli_main
-
-    return cli_main(argv if argv is not None else sys.argv[1:])
