@@ -12,7 +12,8 @@ The ``ensemble_selection`` candidate runs no trials of its own. On each (task, o
 3. the worker (:func:`run_selection_job`) runs greedy forward selection with replacement
    (:func:`benchmark.run.selection.greedy_selection`, Caruana et al. 2004) on the validation rows,
    refits each distinct chosen configuration on the whole outer training set, averages their
-   test predictions with the selection weights and scores the outer test fold.
+   test predictions with the selection weights and scores the outer test fold; its record is
+   built like every job's (:func:`benchmark.run.records.computed_record`).
 
 Budget fairness: the ensemble's only own cost is the refits of its chosen members (recorded as
 ``n_fits`` / ``n_base_fits``, CPU seconds in ``cpu_seconds``); its library is the trials the
@@ -27,7 +28,6 @@ import hashlib
 import os
 import re
 import time
-import traceback
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,8 +37,9 @@ from typing import Any
 import numpy as np
 
 from benchmark.candidates import CandidateConfig
-from benchmark.run.limits import FitTimeout, fit_limit
-from benchmark.run.worker import TaskRef, get_task, job_key, record_header, schema_of
+from benchmark.run.limits import fit_limit
+from benchmark.run.records import computed_record
+from benchmark.run.worker import TaskRef, get_task, job_key, schema_of
 from benchmark.splits import Fold
 
 OOF_DIR = "oof"
@@ -141,21 +142,8 @@ def build_library(run_dir: str | Path, records: Sequence[Mapping[str, Any]], tas
 
 def run_selection_job(job: SelectionJob) -> dict[str, Any]:
     """Select, refit and score the ensemble of one (task, fold); always returns a record."""
-    t0, c0 = time.perf_counter(), time.process_time()
-    rec = record_header(job)
-    rec.update({"post_hoc": True, "n_trials": 0, "n_failed_trials": 0, "trials": [], "best_params": {}})
-    try:
-        rec.update(_select_and_score(job))
-        rec["state"] = "ok"
-    except Exception as exc:  # failure is data
-        timed_out = isinstance(exc, FitTimeout)
-        rec["state"] = "timeout" if timed_out else "failed"
-        rec["error_kind"] = "timeout" if timed_out else "model"
-        rec["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        rec["traceback"] = traceback.format_exc(limit=-8)
-    rec["total_seconds"] = time.perf_counter() - t0
-    rec["cpu_seconds"] = time.process_time() - c0
-    return rec
+    preset = {"post_hoc": True, "n_trials": 0, "n_failed_trials": 0, "trials": [], "best_params": {}}
+    return computed_record(job, _select_and_score, preset=preset)
 
 
 def _select_and_score(job: SelectionJob) -> dict[str, Any]:

@@ -15,13 +15,9 @@ fit is recorded in its point and never fails the job.
 from __future__ import annotations
 
 import math
-import os
-import socket
 import time
-import traceback
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from benchmark.candidates import CandidateConfig, Schema, build_estimator
@@ -29,7 +25,8 @@ from benchmark.candidates.ensembles import count_base_fits
 from benchmark.config import TaskConfig
 from benchmark.metrics import score_all
 from benchmark.run.limits import FitTimeout, fit_limit
-from benchmark.run.tuning import TuningFailed, gpu_seconds, predict_output, tune
+from benchmark.run.records import computed_record, error_line, fold_hash
+from benchmark.run.tuning import gpu_seconds, predict_output, tune
 from benchmark.splits import Fold
 
 
@@ -98,18 +95,6 @@ def get_task(ref: TaskRef):
     return _TASK_CACHE[key]
 
 
-def fold_hash(fold: Fold) -> str:
-    """Hash of one outer fold's train/test/inner indices (equal for every candidate on that fold)."""
-    import hashlib
-
-    import numpy as np
-
-    h = hashlib.sha256()
-    for arr in (fold.train, fold.test, *[a for pair in fold.inner for a in pair]):
-        h.update(np.asarray(arr, dtype=np.int64).tobytes() + b"|")
-    return h.hexdigest()[:16]
-
-
 def schema_of(task) -> Schema:
     return Schema(
         kind=task.kind,
@@ -119,29 +104,6 @@ def schema_of(task) -> Schema:
     )
 
 
-def record_header(job: Any) -> dict[str, Any]:
-    """The identity fields every job record starts with (``job``: a Job or a SelectionJob)."""
-    return {
-        "type": "job",
-        "key": job.key,
-        "task": job.task.name,
-        "candidate": job.candidate.name,
-        "base": job.candidate.base,
-        "fold": job.fold.index,
-        "repeat": job.fold.repeat,
-        "metric": job.metric,
-        "seed": job.seed,
-        "data_hash": job.task.data_hash,
-        "split_hash": job.split_hash,
-        "fold_hash": fold_hash(job.fold),
-        "n_train": int(len(job.fold.train)),
-        "n_test": int(len(job.fold.test)),
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
 def run_job(job: Job) -> dict[str, Any]:
     """Tune, refit and score one job; always returns a record.
 
@@ -149,24 +111,7 @@ def run_job(job: Job) -> dict[str, Any]:
     ``job.timeout``; otherwise ``failed``.  A non-ok record has ``error``, ``traceback`` and
     ``error_kind`` (``model`` for an exception from the fit, ``timeout``).
     """
-    t0, c0 = time.perf_counter(), time.process_time()
-    rec = record_header(job)
-    try:
-        rec.update(_fit_and_score(job))
-        rec["state"] = "ok"
-    except Exception as exc:  # failure is data
-        timed_out = isinstance(exc, FitTimeout) or (isinstance(exc, TuningFailed) and all(t.state == "timeout" for t in exc.trials))
-        rec["state"] = "timeout" if timed_out else "failed"
-        rec["error_kind"] = "timeout" if timed_out else "model"
-        rec["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        rec["traceback"] = traceback.format_exc(limit=-8)
-        if isinstance(exc, TuningFailed):
-            rec["trials"] = [r.to_dict() for r in exc.trials]
-            rec["n_trials"] = len(exc.trials)
-            rec["n_failed_trials"] = len(exc.trials)
-    rec["total_seconds"] = time.perf_counter() - t0
-    rec["cpu_seconds"] = time.process_time() - c0
-    return rec
+    return computed_record(job, _fit_and_score)
 
 
 def oof_payload(oof: dict[int, Any]) -> dict[str, Any] | None:
@@ -318,7 +263,7 @@ def _learning_curve(job: Job, task, schema: Schema, params, test_scores, train_s
             if gpu:
                 point["gpu_seconds"] = gpu
         except Exception as exc:  # a curve point that cannot be fitted is data, not a failed job
-            point["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            point["error"] = error_line(exc, 300)
             if isinstance(exc, FitTimeout):
                 point["timeout"] = True
         point["seconds"] = time.perf_counter() - t
@@ -350,7 +295,7 @@ def _budget_curve(job: Job, task, schema: Schema, result, test_scores) -> tuple[
                 cache[num] = {"test": scores}
                 gpu += fit_gpu
             except Exception as exc:
-                cache[num] = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
+                cache[num] = {"error": error_line(exc, 300)}
                 if isinstance(exc, FitTimeout):
                     cache[num]["timeout"] = True
             refits += 1

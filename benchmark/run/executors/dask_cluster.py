@@ -159,7 +159,7 @@ def failed_record(job: Any, error: str, *, kind: str, worker: str | None = None)
 
     ``pid`` is unknown (None) and ``host`` is the worker's host when known.
     """
-    from benchmark.run.executors.local import lost_record
+    from benchmark.run.records import lost_record
 
     rec = lost_record(job, state="failed", kind=kind, error=error[:500], pid=None)
     rec["host"] = re.sub(r"^\w+://|:\d+$", "", worker).strip("[]") if worker else None

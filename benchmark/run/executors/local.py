@@ -34,6 +34,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from benchmark.run.limits import CLOCK_SLOTS, attach_clock, read_clock
+from benchmark.run.records import error_line, lost_record
 from benchmark.run.worker import Job, preload_tasks, run_job
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -269,23 +270,6 @@ class _Worker:
             return None
 
 
-def lost_record(job: Any, *, state: str, kind: str, error: str, pid: int | None, trace: str = "", started: float | None = None) -> dict[str, Any]:
-    """The record of a job whose worker could not return one (it died, hung or broke).
-
-    ``started``: ``time.monotonic()`` when the job was handed to the worker (gives ``total_seconds``).
-    The Dask executor builds its lost records here too.
-    """
-    from benchmark.run.worker import record_header
-
-    rec = record_header(job)
-    rec.update(pid=pid, state=state, error=error, error_kind=kind)
-    if trace:
-        rec["traceback"] = trace
-    if started is not None:
-        rec["total_seconds"] = time.monotonic() - started
-    return rec
-
-
 def _death(exitcode: int | None) -> str:
     """``signal SIGSEGV (exit code -11)`` or ``exit code 3``."""
     if exitcode is None:
@@ -320,7 +304,7 @@ def _worker_main(conn: Connection, clock: Any, n_threads: int, tasks: dict[str, 
         try:
             reply: tuple = ("done", seq, fn(job))
         except BaseException as exc:  # the worker function itself broke (records model errors itself)
-            reply = ("error", seq, f"{type(exc).__name__}: {exc}".splitlines()[0][:300], traceback.format_exc(limit=-8))
+            reply = ("error", seq, error_line(exc, 300), traceback.format_exc(limit=-8))
         try:
             conn.send(reply)
         except Exception as exc:  # e.g. the record does not pickle
