@@ -149,7 +149,7 @@ def compare(
         raise InputError(f"metric '{metric}' does not apply to a {task.kind} target", where="compare(metric)")
     run_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="bench-compare-"))
     try:
-        from benchmark.run.executors.dask_cluster import parse_executor
+        from benchmark.run.executors import parse_executor
 
         executor = parse_executor(executor)
     except InputError as err:

@@ -113,7 +113,7 @@ class _Interrupt(Exception):
 
 def test_resume_after_interruption_repeats_nothing_and_matches_uninterrupted(tmp_path, monkeypatch):
     import benchmark.run.driver as runner_mod
-    from benchmark.run.executors.local import make_executor as real_make
+    from benchmark.run.executors import make_executor as real_make
 
     suite = _suite(FAST, trials=2, folds=3, inner=2)
     full = run_suite(suite, out=tmp_path / "full", progress=False, report=False)

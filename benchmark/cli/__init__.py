@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="resume even if the suite, data or versions changed")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--allow-outside", action="store_true", help="read data files that relative paths reach outside the current and the suite's folder")
-    from benchmark.run.executors.dask_cluster import EXECUTOR_HELP, executor_arg
+    from benchmark.run.executors import EXECUTOR_HELP, executor_arg
 
     run.add_argument("--executor", type=executor_arg, default="local", metavar="{local,dask-local,dask://HOST:PORT}", help=EXECUTOR_HELP + "; see docs/cluster.md")
 

@@ -20,7 +20,13 @@ from benchmark import provenance
 from benchmark.config import Suite
 from benchmark.errors import InputError
 from benchmark.results.store import Store, require_compatible, require_unmixed
-from benchmark.run.executors.local import MODEL_THREADS, make_executor
+from benchmark.run.executors import (
+    MODEL_THREADS,
+    check_reachable,
+    describe,
+    make_executor,
+    parse_executor,
+)
 from benchmark.run.worker import Job, TaskRef, job_key
 from benchmark.splits import FoldPlan, make_plan
 
@@ -296,11 +302,9 @@ def run_suite(
     ``jobs=1`` in a worker process (``bench run`` does; so does any suite that sets ``timeout``
     or ``retries``), so a crashing or hanging fit costs only its own job.  ``executor``:
     ``local``, ``dask-local`` or a Dask scheduler address
-    (:func:`benchmark.run.executors.dask_cluster.parse_executor`); the manifest records it, but it is no
+    (:func:`benchmark.run.executors.parse_executor`); the manifest records it, but it is no
     part of the resume check (results do not depend on it).
     """
-    from benchmark.run.executors.dask_cluster import check_reachable, describe, parse_executor
-
     t0 = time.perf_counter()
     executor = parse_executor(executor)
     check_reachable(executor)  # before anything is written
