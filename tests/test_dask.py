@@ -72,9 +72,9 @@ def _assert_same_records(run_dir, ref_dir) -> None:
 def _count_loads() -> int:
     """Wrap benchmark.data.resolve.load_task so each call is counted per task; empty the task cache."""
     import benchmark.data.resolve as tasks_mod
-    from benchmark.run.worker import _TASK_CACHE
+    from benchmark.run.worker import forget_tasks
 
-    _TASK_CACHE.clear()
+    forget_tasks()
     counts: dict[str, int] = {}
     original = getattr(tasks_mod.load_task, "__wrapped__", tasks_mod.load_task)
 
@@ -101,9 +101,9 @@ def _received() -> dict[str, int]:
 
 
 def _cached() -> int:
-    from benchmark.run.worker import _TASK_CACHE
+    from benchmark.run.worker import cached_task_count
 
-    return len(_TASK_CACHE)
+    return cached_task_count()
 
 
 # ---- fixtures ----

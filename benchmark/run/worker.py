@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,13 +72,34 @@ def job_key(task: str, candidate: str, fold: int) -> str:
 
 
 # Per-process cache of loaded tasks, so a worker loads each task's data once, not once per job.
+# Keyed by (task name, data hash); read and changed only through the functions below.
 _TASK_CACHE: dict[tuple[str, str], Any] = {}
+
+
+def cache_task(task: Any) -> None:
+    """Put one loaded task into this process's cache (under its name and data hash)."""
+    _TASK_CACHE[(task.name, task.data_hash)] = task
 
 
 def preload_tasks(tasks: dict[str, Any]) -> None:
     """Put in-memory tasks into this process's cache (executor initializer)."""
     for task in tasks.values():
-        _TASK_CACHE[(task.name, task.data_hash)] = task
+        cache_task(task)
+
+
+def forget_tasks(keys: Iterable[Sequence[str]] | None = None) -> int:
+    """Drop the tasks with these ``(name, data_hash)`` keys from this process's cache (None: all);
+    return how many were held."""
+    if keys is None:
+        n = len(_TASK_CACHE)
+        _TASK_CACHE.clear()
+        return n
+    return sum(_TASK_CACHE.pop(tuple(k), None) is not None for k in keys)
+
+
+def cached_task_count() -> int:
+    """How many tasks this process holds in its cache."""
+    return len(_TASK_CACHE)
 
 
 def get_task(ref: TaskRef):

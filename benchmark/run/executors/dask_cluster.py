@@ -88,13 +88,6 @@ def run_on_worker(fn: Callable[[Any], dict[str, Any]], job: Any, expected_versio
     return fn(job)
 
 
-def forget_tasks(keys: list[tuple[str, str]]) -> int:
-    """Drop a finished run's tasks from this worker process's cache; return how many were held."""
-    from benchmark.run.worker import _TASK_CACHE
-
-    return sum(_TASK_CACHE.pop(tuple(k), None) is not None for k in keys)
-
-
 def failed_record(job: Any, error: str, *, kind: str, worker: str | None = None) -> dict[str, Any]:
     """A failed job record for a job that never returned its own (its worker died, Dask failed).
 
@@ -302,7 +295,9 @@ class DaskExecutor:
                 if self._plugin_name:
                     self.client.unregister_worker_plugin(self._plugin_name)
                 if self._cache_keys:
-                    self.client.run(forget_tasks, sorted(self._cache_keys))
+                    from benchmark.run.worker import forget_tasks
+
+                    self.client.run(forget_tasks, sorted(self._cache_keys))  # a finished run's tasks leave the workers' caches
         except Exception as exc:  # closing must not hide what happened before
             log.debug("Dask clean-up: %s", exc)
         finally:
