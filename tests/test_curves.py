@@ -142,11 +142,12 @@ def test_a_failing_curve_fit_is_recorded_and_the_job_goes_on(run):
 
 def test_learning_curve_point_equals_an_independent_refit(run):
     from benchmark.candidates import build_estimator
+    from benchmark.candidates.outputs import predict_output
     from benchmark.config import TaskConfig
     from benchmark.data.resolve import load_task
     from benchmark.metrics import score_all
-    from benchmark.run.tuning import predict_output
-    from benchmark.run.worker import fold_hash, schema_of
+    from benchmark.run.records import fold_hash
+    from benchmark.run.worker import schema_of
     from benchmark.splits import make_plan
 
     rec = next(r for r in _jobs(run) if r["task"] == "iris" and r["candidate"] == "linear" and r["fold"] == 1)
@@ -242,8 +243,7 @@ def test_epoch_history_and_gpu_seconds_are_read_from_fitted_estimators():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from benchmark.run.tuning import gpu_seconds
-    from benchmark.run.worker import epoch_history
+    from benchmark.candidates.outputs import epoch_history, gpu_seconds
 
     class Net(BaseEstimator):
         def fit(self, X, y):

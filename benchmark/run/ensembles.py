@@ -230,8 +230,8 @@ def _select_and_score(job: SelectionJob) -> dict[str, Any]:
 
     from benchmark.candidates import build_estimator
     from benchmark.candidates.ensembles import count_base_fits
+    from benchmark.candidates.outputs import predict_output
     from benchmark.metrics import get_metric, score_all
-    from benchmark.run.tuning import predict_output
 
     if not job.members:
         raise RuntimeError("empty library: no library candidate completed this fold with saved out-of-fold predictions")

@@ -23,11 +23,12 @@ from typing import Any
 
 from benchmark.candidates import CandidateConfig, Schema, build_estimator
 from benchmark.candidates.ensembles import count_base_fits
+from benchmark.candidates.outputs import epoch_history, fit_device, gpu_seconds, predict_output
 from benchmark.config import TaskConfig
 from benchmark.metrics import score_all
 from benchmark.run.limits import FitTimeout, fit_limit
 from benchmark.run.records import computed_record, error_line, fold_hash
-from benchmark.run.tuning import gpu_seconds, predict_output, tune
+from benchmark.run.tuning import tune
 from benchmark.splits import Fold
 
 
@@ -196,9 +197,9 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
         if history:
             out["epoch_history"] = history
         gpu = sum(float(tr.get("gpu_seconds") or 0.0) for tr in out["trials"]) + gpu_seconds(est)
-        device = getattr(getattr(est, "_final_estimator", est), "device_", None)
+        device = fit_device(est)
         if device:
-            out["device"] = str(device)
+            out["device"] = device
     test_scores = score_all(schema.kind, y[test], test_out, schema.n_classes)
     train_scores = score_all(schema.kind, ytr, train_out, schema.n_classes)
     out.update({f"test_{k}": v for k, v in test_scores.items()})
@@ -230,20 +231,6 @@ def _curves(job: Job, task, schema: Schema, result, test_scores, train_scores) -
     out["curve_seconds"] = time.perf_counter() - t
     out["curve_cpu_seconds"] = time.process_time() - c
     return out
-
-
-def epoch_history(est: Any) -> list[dict[str, Any]] | None:
-    """The per-epoch log a fitted estimator (or a pipeline's last step) kept, as plain dicts.
-
-    Reads ``epoch_history_`` or, as the neural candidates name it, ``history_``: a list of
-    ``{"epoch": 1, "train_loss": …, "valid_loss": …, …}``.  Estimators without one give None.
-    """
-    for obj in (est, getattr(est, "_final_estimator", None)):
-        for attr in ("epoch_history_", "history_"):
-            hist = getattr(obj, attr, None)
-            if isinstance(hist, (list, tuple)) and hist and all(isinstance(e, dict) and "epoch" in e for e in hist):
-                return [dict(e) for e in hist]
-    return None
 
 
 def _score_fit(job: Job, task, schema: Schema, params: dict[str, Any], rows, *, train_scores: bool = True) -> tuple[dict[str, float], dict[str, float], float]:
