@@ -154,5 +154,8 @@ def compare(
         executor = parse_executor(executor)
     except InputError as err:
         raise InputError(err.detail, where="compare(executor)") from None
-    res = run_suite(suite, out=run_dir, jobs=jobs, progress=progress, tasks={name: task}, report=True, executor=executor)
+    res = run_suite(suite, out=run_dir, jobs=jobs, progress=progress, tasks={name: task}, executor=executor)
+    from benchmark.report import write_report
+
+    write_report(res.run_dir)
     return CompareResult(run_dir=res.run_dir, metric=suite.metric_for(task.kind), table=res.table())

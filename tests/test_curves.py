@@ -101,7 +101,7 @@ def run(tmp_path_factory):
            "candidates": ["dummy", "linear", {"name": "knn30", "base": "knn", "params": {"n_neighbors": 30, "weights": "distance"}}],
            "trials": 4, "folds": 3, "inner": 2, "learning_curve": [0.1, 0.3, 0.6]}
     out = tmp_path_factory.mktemp("runs") / "curves"
-    run_suite(parse_suite(raw), out=out, progress=False, report=False)
+    run_suite(parse_suite(raw), out=out, progress=False)
     return out
 
 
@@ -186,7 +186,7 @@ def test_budget_ranks_at_full_budget_equal_the_leaderboard(run):
 def test_curves_can_be_turned_off(tmp_path):
     raw = {"name": "off", "tasks": ["iris"], "candidates": ["dummy"], "trials": 2, "folds": 2, "inner": 2,
            "learning_curve": False, "budget_curve": False}
-    run_suite(parse_suite(raw), out=tmp_path / "r", progress=False, report=False)
+    run_suite(parse_suite(raw), out=tmp_path / "r", progress=False)
     (rec,) = _jobs(tmp_path / "r")[:1]
     assert "learning_curve" not in rec and "budget_curve" not in rec and "curve_fits" not in rec
 

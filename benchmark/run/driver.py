@@ -37,16 +37,17 @@ DEFAULT_ROOT = Path("reports")
 
 @dataclass
 class RunResult:
-    """Where a run landed and what it holds."""
+    """Where a run landed and what it holds: ``run_dir`` (``records.jsonl``, ``results.csv`` …;
+    the caller writes the report there), job counts, wall seconds, and the records as a table."""
 
     run_dir: Path
     n_jobs: int
     n_done_before: int
     n_failed: int
     seconds: float
-    report: Path | None
 
     def table(self):
+        """The run's records as a :class:`benchmark.results.table.ResultTable` (read from ``run_dir``)."""
         from benchmark.results.table import ResultTable
 
         return ResultTable.from_run(self.run_dir)
@@ -290,12 +291,14 @@ def run_suite(
     resume: bool = False,
     force: bool = False,
     progress: bool = True,
-    report: bool = True,
     tasks: dict[str, Any] | None = None,
     isolate: bool = False,
     executor: str = "local",
 ) -> RunResult:
     """Run (or resume) a suite into a run directory; return where it landed.
+
+    Writes ``manifest.json``, ``records.jsonl`` and the exports (``results.csv`` …), not the
+    HTML report: the callers (``bench run``, :func:`benchmark.api.compare`) write that after.
 
     ``tasks`` passes already-loaded in-memory tasks (the library call); otherwise the suite's
     task entries are loaded here and by each worker from their source.  ``isolate`` runs even
@@ -358,12 +361,7 @@ def run_suite(
     from benchmark.results.table import export_run
 
     export_run(run_dir)
-    report_path = None
-    if report:
-        from benchmark.report import write_report
-
-        report_path = write_report(run_dir)
-    return RunResult(run_dir, n_total, n_done, n_failed, time.perf_counter() - t0, report_path)
+    return RunResult(run_dir, n_total, n_done, n_failed, time.perf_counter() - t0)
 
 
 def _choose_run_dir(suite: Suite, out: str | Path | None, resume: bool) -> Path:
