@@ -9,8 +9,10 @@ executor (:func:`make_executor`):
 - :mod:`benchmark.run.executors.dask_cluster`: ``DaskExecutor`` (a Dask LocalCluster or an
   existing scheduler).
 
-Both are imported only when an executor is built, and never import each other; this module
-imports no heavy library, so ``bench --help`` (which reads :data:`EXECUTOR_HELP`) stays light.
+Both are imported only when an executor is built; they never import each other nor this
+module (what they share, the thread settings, is in :mod:`benchmark.run.executors.threads`).
+This module imports no heavy library, so ``bench --help`` (which reads :data:`EXECUTOR_HELP`)
+stays light.
 """
 
 from __future__ import annotations
@@ -19,14 +21,10 @@ import re
 from typing import Any
 
 from benchmark.errors import InputError
+from benchmark.run.executors.threads import MODEL_THREADS, THREAD_VARS
 
-#: Threads each model may use: one; parallelism comes from worker processes. Multi-threading a
-#: single small fit costs more than it gains (OpenMP start-up and spinning; HistGB on iris: 0.2 s
-#: with one thread, 5 s with two while the other core is busy).
-MODEL_THREADS = 1
+__all__ = ["EXECUTOR_HELP", "MODEL_THREADS", "THREAD_VARS", "check_reachable", "describe", "executor_arg", "make_executor", "parse_executor"]
 
-#: Environment variables that set the thread count of the numeric libraries in a worker process.
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 #: ``--executor`` values: the local process pool, a local Dask cluster, or a scheduler address.
 EXECUTOR_HELP = "local (default: process pool), dask-local (a Dask LocalCluster of --jobs workers) or a Dask scheduler address dask://HOST:PORT / tcp://HOST:PORT"

@@ -31,7 +31,7 @@ from dataclasses import replace
 from typing import Any
 
 from benchmark.errors import BenchmarkError, InputError
-from benchmark.run.executors import MODEL_THREADS, THREAD_VARS
+from benchmark.run.executors.threads import MODEL_THREADS, THREAD_VARS
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from benchmark.run.executors import MODEL_THREADS, THREAD_VARS
+from benchmark.run.executors.threads import MODEL_THREADS, THREAD_VARS
 from benchmark.run.limits import CLOCK_SLOTS, attach_clock, read_clock
 from benchmark.run.records import error_line, lost_record
 from benchmark.run.worker import Job, preload_tasks, run_job
