@@ -149,10 +149,13 @@ def compare(
         raise InputError(f"metric '{metric}' does not apply to a {task.kind} target", where="compare(metric)")
     run_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="bench-compare-"))
     try:
-        from benchmark.run.executors.dask_cluster import parse_executor
+        from benchmark.run.executors import parse_executor
 
         executor = parse_executor(executor)
     except InputError as err:
         raise InputError(err.detail, where="compare(executor)") from None
-    res = run_suite(suite, out=run_dir, jobs=jobs, progress=progress, tasks={name: task}, report=True, executor=executor)
+    res = run_suite(suite, out=run_dir, jobs=jobs, progress=progress, tasks={name: task}, executor=executor)
+    from benchmark.report import write_report
+
+    write_report(res.run_dir)
     return CompareResult(run_dir=res.run_dir, metric=suite.metric_for(task.kind), table=res.table())

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             if out.exists():
                 shutil.rmtree(out)
             t = time.perf_counter()
-            run_suite(suite.with_overrides(model_seed=i), out=out, jobs=args.jobs, progress=False, report=False)
+            run_suite(suite.with_overrides(model_seed=i), out=out, jobs=args.jobs, progress=False)
             snaps.append(snapshot_from_run(out))
             print(f"run {i + 1}/{args.runs} (model_seed {i}): {time.perf_counter() - t:.1f} s", flush=True)
     finally:

@@ -78,10 +78,13 @@ def toolkit_run(suite, *, jobs: int, isolate: bool = False) -> tuple[float, floa
 
     from benchmark.run.driver import run_suite
 
-    extra = {"isolate": isolate} if "isolate" in inspect.signature(run_suite).parameters else {}
+    params = inspect.signature(run_suite).parameters
+    extra = {"isolate": isolate} if "isolate" in params else {}
+    if "report" in params:  # older trees wrote the report inside run_suite; measure without it
+        extra["report"] = False
     tmp = Path(tempfile.mkdtemp(prefix="overhead-"))
     t0, c0 = time.perf_counter(), time.process_time()
-    res = run_suite(suite, out=tmp / "run", jobs=jobs, progress=False, report=False, **extra)
+    res = run_suite(suite, out=tmp / "run", jobs=jobs, progress=False, **extra)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert res.n_failed == 0, f"{res.n_failed} jobs failed in {res.run_dir}"
     return seconds, cpu, res.run_dir, tmp

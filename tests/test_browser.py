@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.config import parse_suite
+from benchmark.report import write_report
 from benchmark.run.driver import run_suite
 
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -61,7 +62,7 @@ def report(tmp_path_factory) -> Path:
            "trials": 3, "folds": 3, "inner": 2, "max_rows": 200, "learning_curve": [0.3, 0.6, 1.0]}
     out = tmp_path_factory.mktemp("runs") / "browser"
     res = run_suite(parse_suite(raw), out=out, progress=False)
-    return res.report
+    return write_report(res.run_dir)
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import pytest
 from sklearn.base import clone
 
 from benchmark.candidates import Schema, build_estimator, default_config, get_spec, registry
+from benchmark.candidates.outputs import predict_output
 from benchmark.candidates.spaces import contains, narrow, validate_space
 from benchmark.errors import InputError
-from benchmark.run.tuning import predict_output
 from benchmark.testing import make_frame
 
 CLASSICAL = ["dummy", "linear", "knn", "svm", "random_forest", "extra_trees", "hist_gb", "xgboost", "lightgbm", "catboost"]

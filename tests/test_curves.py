@@ -102,7 +102,7 @@ def run(tmp_path_factory):
            "candidates": ["dummy", "linear", {"name": "knn30", "base": "knn", "params": {"n_neighbors": 30, "weights": "distance"}}],
            "trials": 4, "folds": 3, "inner": 2, "learning_curve": [0.1, 0.3, 0.6]}
     out = tmp_path_factory.mktemp("runs") / "curves"
-    run_suite(parse_suite(raw), out=out, progress=False, report=False)
+    run_suite(parse_suite(raw), out=out, progress=False)
     return out
 
 
@@ -143,11 +143,12 @@ def test_a_failing_curve_fit_is_recorded_and_the_job_goes_on(run):
 
 def test_learning_curve_point_equals_an_independent_refit(run):
     from benchmark.candidates import build_estimator
+    from benchmark.candidates.outputs import predict_output
     from benchmark.config import TaskConfig
     from benchmark.data.resolve import load_task
     from benchmark.metrics import score_all
-    from benchmark.run.tuning import predict_output
-    from benchmark.run.worker import fold_hash, schema_of
+    from benchmark.run.records import fold_hash
+    from benchmark.run.worker import schema_of
     from benchmark.splits import make_plan
 
     rec = next(r for r in _jobs(run) if r["task"] == "iris" and r["candidate"] == "linear" and r["fold"] == 1)
@@ -186,7 +187,7 @@ def test_budget_ranks_at_full_budget_equal_the_leaderboard(run):
 def test_curves_can_be_turned_off(tmp_path):
     raw = {"name": "off", "tasks": ["iris"], "candidates": ["dummy"], "trials": 2, "folds": 2, "inner": 2,
            "learning_curve": False, "budget_curve": False}
-    run_suite(parse_suite(raw), out=tmp_path / "r", progress=False, report=False)
+    run_suite(parse_suite(raw), out=tmp_path / "r", progress=False)
     (rec,) = _jobs(tmp_path / "r")[:1]
     assert "learning_curve" not in rec and "budget_curve" not in rec and "curve_fits" not in rec
 
@@ -243,8 +244,7 @@ def test_epoch_history_and_gpu_seconds_are_read_from_fitted_estimators():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from benchmark.run.tuning import gpu_seconds
-    from benchmark.run.worker import epoch_history
+    from benchmark.candidates.outputs import epoch_history, gpu_seconds
 
     class Net(BaseEstimator):
         def fit(self, X, y):

@@ -72,9 +72,9 @@ def _assert_same_records(run_dir, ref_dir) -> None:
 def _count_loads() -> int:
     """Wrap benchmark.data.resolve.load_task so each call is counted per task; empty the task cache."""
     import benchmark.data.resolve as tasks_mod
-    from benchmark.run.worker import _TASK_CACHE
+    from benchmark.run.worker import forget_tasks
 
-    _TASK_CACHE.clear()
+    forget_tasks()
     counts: dict[str, int] = {}
     original = getattr(tasks_mod.load_task, "__wrapped__", tasks_mod.load_task)
 
@@ -101,9 +101,9 @@ def _received() -> dict[str, int]:
 
 
 def _cached() -> int:
-    from benchmark.run.worker import _TASK_CACHE
+    from benchmark.run.worker import cached_task_count
 
-    return len(_TASK_CACHE)
+    return cached_task_count()
 
 
 # ---- fixtures ----
@@ -122,7 +122,7 @@ def suite_path(tmp_path_factory) -> Path:
 def reference(suite_path, tmp_path_factory) -> Path:
     """The suite run by the local (inline) executor."""
     out = tmp_path_factory.mktemp("ref") / "run"
-    run_suite(load_suite(suite_path), out=out, jobs=1, progress=False, report=False)
+    run_suite(load_suite(suite_path), out=out, jobs=1, progress=False)
     return out
 
 
@@ -157,7 +157,7 @@ def test_each_worker_process_loads_each_task_once(suite_path, reference, cluster
     cl, client = cluster
     pids = client.run(_count_loads)  # {worker address: pid}
     out = tmp_path / "run"
-    run_suite(load_suite(suite_path), out=out, jobs=2, progress=False, report=False, executor=cl.scheduler_address)
+    run_suite(load_suite(suite_path), out=out, jobs=2, progress=False, executor=cl.scheduler_address)
     _assert_same_records(out, reference)
     loads = client.run(_loads)
     ran: dict[int, set[str]] = {}
@@ -195,7 +195,7 @@ def test_a_job_whose_worker_dies_is_a_failed_record_and_the_run_goes_on(cluster,
            "candidates": ["linear", {"name": "crashy", "base": "fault", "params": {"mode": "exit"}}]}
     from benchmark.config import parse_suite
 
-    res = run_suite(parse_suite(raw), out=tmp_path / "run", jobs=2, progress=False, report=False, executor=cl.scheduler_address)
+    res = run_suite(parse_suite(raw), out=tmp_path / "run", jobs=2, progress=False, executor=cl.scheduler_address)
     recs = list(_jobs(tmp_path / "run").values())
     assert res.n_failed == 2 and len(recs) == 4
     assert {r["fold"]: r["state"] for r in recs if r["candidate"] == "linear"} == {0: "ok", 1: "ok"}
@@ -213,7 +213,7 @@ def test_resuming_a_half_done_local_run_on_dask_completes_it_identically(suite_p
     lines = (out / "records.jsonl").read_text().splitlines(keepends=True)
     (out / "records.jsonl").write_text("".join(lines[:5]))
     kept = {json.loads(line)["key"]: json.loads(line) for line in lines[:5]}
-    res = run_suite(load_suite(suite_path), out=out, jobs=2, resume=True, progress=False, report=False, executor=cl.scheduler_address)
+    res = run_suite(load_suite(suite_path), out=out, jobs=2, resume=True, progress=False, executor=cl.scheduler_address)
     assert (res.n_done_before, res.n_jobs) == (5, 12)
     _assert_same_records(out, reference)
     assert all(_jobs(out)[k] == rec for k, rec in kept.items()), "resumed jobs are kept as they were"

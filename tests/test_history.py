@@ -84,7 +84,7 @@ def test_page_is_self_contained_and_escaped():
 def test_history_file_append_keep_and_errors(tmp_path):
     suite = parse_suite({"name": "h", "folds": 3, "inner": 2, "trials": 1, "tasks": ["iris"], "candidates": ["dummy", "linear"]})
     run = tmp_path / "run"
-    run_suite(suite, out=run, jobs=1, progress=False, report=False)
+    run_suite(suite, out=run, jobs=1, progress=False)
     f = tmp_path / "h" / "history.jsonl"
     assert history.append(run, f, commit="aaa", label="main") == 1
     assert history.append(run, f, commit="bbb") == 2
@@ -109,7 +109,7 @@ def test_cli_history_append_and_show(tmp_path):
     runs = []
     for i in range(2):
         out = tmp_path / f"r{i}"
-        run_suite(suite.with_overrides(model_seed=i), out=out, jobs=1, progress=False, report=False)
+        run_suite(suite.with_overrides(model_seed=i), out=out, jobs=1, progress=False)
         runs.append(out)
     hfile = tmp_path / "history.jsonl"
     for i, r in enumerate(runs):

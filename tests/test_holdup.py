@@ -64,7 +64,7 @@ def fault_run(tmp_path_factory):
     ]
     suite = _suite(cands, timeout=TIMEOUT, learning_curve=[0.2, 1.0])
     t0 = time.perf_counter()
-    run_suite(suite, out=tmp / "run", jobs=2, progress=False, report=False)
+    run_suite(suite, out=tmp / "run", jobs=2, progress=False)
     return _by_candidate(_records(tmp / "run")), time.perf_counter() - t0, tmp / "run"
 
 
@@ -168,7 +168,7 @@ def test_retries_resubmit_crashes_but_not_model_errors(tmp_path):
         {"name": "flaky", "base": "fault", "params": {"mode": "exit", "once": str(tmp_path / "flaky.marker")}},
         {"name": "boom", "base": "fault", "params": {"mode": "raise"}},
     ]
-    run_suite(_suite(cands, retries=1, trials=1), out=tmp_path / "run", jobs=1, progress=False, report=False)
+    run_suite(_suite(cands, retries=1, trials=1), out=tmp_path / "run", jobs=1, progress=False)
     recs = _by_candidate(_records(tmp_path / "run"))
     assert [r["state"] for r in recs["flaky"]] == ["ok", "ok"]
     assert sorted(r.get("attempts", 1) for r in recs["flaky"]) == [1, 2]
@@ -241,7 +241,7 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path):
     suite_file.write_text(KILL_SUITE)
     from benchmark.config import load_suite
 
-    reference = run_suite(load_suite(suite_file), out=tmp_path / "ref", jobs=1, progress=False, report=False)  # in-process executor
+    reference = run_suite(load_suite(suite_file), out=tmp_path / "ref", jobs=1, progress=False)  # in-process executor
     expected = _score_view(_records(reference.run_dir))
     assert len(expected) == 9 and {s for s, *_ in expected.values()} == {"ok"}
 

@@ -31,7 +31,7 @@ SUITE = {
 @pytest.fixture(scope="module")
 def es_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("es") / "run"
-    run_suite(parse_suite(SUITE), out=out, jobs=1, progress=False, report=False)
+    run_suite(parse_suite(SUITE), out=out, jobs=1, progress=False)
     return out
 
 
@@ -103,7 +103,7 @@ def test_resume_rebuilds_the_same_ensembles_from_saved_predictions(es_run, tmp_p
     lines = (copy / "records.jsonl").read_text().splitlines(keepends=True)
     base = [ln for ln in lines if json.loads(ln).get("candidate") != "ens"]
     (copy / "records.jsonl").write_text("".join(base))  # as if killed after the base jobs
-    res = run_suite(parse_suite(SUITE), out=copy, resume=True, progress=False, report=False)
+    res = run_suite(parse_suite(SUITE), out=copy, resume=True, progress=False)
     assert res.n_done_before == len(base)
     again = {(r["task"], r["fold"]): r for r in _jobs(copy) if r["candidate"] == "ens"}
     for r in (r for r in _jobs(es_run) if r["candidate"] == "ens"):
@@ -115,7 +115,7 @@ def test_resume_rebuilds_the_same_ensembles_from_saved_predictions(es_run, tmp_p
 
 def test_selection_with_an_empty_library_is_a_failed_record_not_a_crash(tmp_path):
     raw = {**SUITE, "tasks": [{"dataset": "iris"}], "candidates": [{"name": "bad", "base": "linear", "params": {"C": -1.0}}, "ensemble_selection"]}
-    res = run_suite(parse_suite(raw), out=tmp_path / "r", progress=False, report=False)
+    res = run_suite(parse_suite(raw), out=tmp_path / "r", progress=False)
     ens = [r for r in _jobs(res.run_dir) if r["candidate"] == "ensemble_selection"]
     assert len(ens) == 2 and all(r["state"] == "failed" and "empty library" in r["error"] for r in ens)
 
@@ -129,7 +129,7 @@ def test_selection_with_an_empty_library_is_a_failed_record_not_a_crash(tmp_path
 def test_bad_ensemble_selection_params_are_refused_up_front(params, field, tmp_path):
     raw = {**SUITE, "tasks": [{"dataset": "iris"}], "candidates": ["linear", {"name": "ensemble_selection", "params": params}]}
     with pytest.raises(InputError) as err:
-        run_suite(parse_suite(raw), out=tmp_path / "r", progress=False, report=False)
+        run_suite(parse_suite(raw), out=tmp_path / "r", progress=False)
     assert field in str(err.value)
     assert not (tmp_path / "r").exists()
 
@@ -141,7 +141,7 @@ def test_n_base_fits_counts_every_base_model(tmp_path):
            "candidates": [{"name": "bag", "base": "bagging", "params": {"n_estimators": 7}},
                           {"name": "stack", "base": "stacking", "params": {"members": ["linear", "knn"], "cv": 3}},
                           "knn"]}
-    res = run_suite(parse_suite(raw), out=tmp_path / "r", progress=False, report=False)
+    res = run_suite(parse_suite(raw), out=tmp_path / "r", progress=False)
     fits = {r["candidate"]: r["n_base_fits"] for r in _jobs(res.run_dir) if r["fold"] == 0}
     assert fits == {"bag": 7 * 3, "stack": (2 * 4 + 1) * 3, "knn": 3}
 

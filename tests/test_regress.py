@@ -39,7 +39,7 @@ def _bench(*args, cwd=ROOT, timeout=300):
 def _run(root: Path, name: str, candidates=CANDIDATES, **settings) -> Path:
     raw = {"name": "tiny", "folds": 5, "inner": 2, "trials": 2, "tasks": ["breast_cancer"], "candidates": candidates} | settings
     out = root / name
-    run_suite(parse_suite(raw), out=out, jobs=1, progress=False, report=False)
+    run_suite(parse_suite(raw), out=out, jobs=1, progress=False)
     return out
 
 

@@ -34,6 +34,7 @@ def run_dir(tmp_path_factory):
     }
     out = tmp_path_factory.mktemp("runs") / "report"
     run_suite(parse_suite(raw), out=out, progress=False)
+    write_report(out)
     return out
 
 
@@ -210,8 +211,9 @@ def test_quick_suite_report_stays_under_a_few_megabytes(tmp_path):
 
     suite = load_suite(Path(__file__).resolve().parent.parent / "suites" / "quick.yaml")
     res = run_suite(suite, out=tmp_path / "quick", jobs=2, progress=False)
-    page = res.report.read_text(encoding="utf-8")
-    assert res.report.stat().st_size < 3_000_000
+    report = write_report(res.run_dir)
+    page = report.read_text(encoding="utf-8")
+    assert report.stat().st_size < 3_000_000
     figures = re.findall(r'data-figure="([^"]+)"', page)
     assert len([f for f in figures if f.startswith("learning-curves-")]) == 3
     assert len([f for f in figures if f.startswith("tuning-curves-")]) == 3

@@ -8,6 +8,7 @@ import pytest
 
 from benchmark.config import parse_suite
 from benchmark.data.build import from_frame
+from benchmark.report import write_report
 from benchmark.results.store import Store
 from benchmark.results.table import ResultTable
 from benchmark.run.driver import run_suite
@@ -47,6 +48,7 @@ def random_label_run(tmp_path_factory):
     suite = _memory_suite(_suite(cands, trials=3, folds=3, inner=2, metric="roc_auc"), "noise")
     out = tmp_path_factory.mktemp("runs") / "noise"
     run_suite(suite, out=out, jobs=2, progress=False, tasks={"noise": task})
+    write_report(out)
     return out
 
 
@@ -87,7 +89,7 @@ def test_seconds_budget_caps_trials_but_runs_the_default(tmp_path):
     X, y = random_labels(120, seed=0)
     task = from_frame(X, y, name="tiny")
     suite = _memory_suite(_suite(["linear", "knn"], trials=50, folds=2, inner=2, seconds=1e-6), "tiny")
-    run_suite(suite, out=tmp_path / "r", progress=False, tasks={"tiny": task}, report=False)
+    run_suite(suite, out=tmp_path / "r", progress=False, tasks={"tiny": task})
     for r in _records(tmp_path / "r"):
         assert r["n_trials"] == 1 and r["trials"][0]["params"] == {}
 
@@ -95,6 +97,7 @@ def test_seconds_budget_caps_trials_but_runs_the_default(tmp_path):
 def test_regression_and_registry_task(tmp_path):
     suite = parse_suite({"name": "reg", "tasks": [{"dataset": "diabetes"}], "candidates": ["dummy", "linear"], "trials": 2, "folds": 2, "inner": 2})
     res = run_suite(suite, out=tmp_path / "r", progress=False)
+    write_report(res.run_dir)
     table = res.table()
     assert set(table.df["state"]) == {"ok"}
     lin = table.df[table.df.candidate == "linear"]["test_r2"].mean()
@@ -113,10 +116,10 @@ class _Interrupt(Exception):
 
 def test_resume_after_interruption_repeats_nothing_and_matches_uninterrupted(tmp_path, monkeypatch):
     import benchmark.run.driver as runner_mod
-    from benchmark.run.executors.local import make_executor as real_make
+    from benchmark.run.executors import make_executor as real_make
 
     suite = _suite(FAST, trials=2, folds=3, inner=2)
-    full = run_suite(suite, out=tmp_path / "full", progress=False, report=False)
+    full = run_suite(suite, out=tmp_path / "full", progress=False)
 
     class StopAfter:
         def __init__(self, inner, n):
@@ -133,7 +136,7 @@ def test_resume_after_interruption_repeats_nothing_and_matches_uninterrupted(tmp
 
     monkeypatch.setattr(runner_mod, "make_executor", lambda jobs, tasks, **kw: StopAfter(real_make(jobs, tasks, **kw), 5))
     with pytest.raises(KeyboardInterrupt):
-        run_suite(suite, out=tmp_path / "part", progress=False, report=False)
+        run_suite(suite, out=tmp_path / "part", progress=False)
     first = (tmp_path / "part" / "records.jsonl").read_bytes()
     assert len(first.splitlines()) == 5
     monkeypatch.setattr(runner_mod, "make_executor", real_make)
@@ -141,7 +144,7 @@ def test_resume_after_interruption_repeats_nothing_and_matches_uninterrupted(tmp
     # a half-written last line (killed mid-write) is dropped on resume
     with open(tmp_path / "part" / "records.jsonl", "ab") as fh:
         fh.write(b'{"type": "job", "key": "iris')
-    res = run_suite(suite, out=tmp_path / "part", resume=True, progress=False, report=False)
+    res = run_suite(suite, out=tmp_path / "part", resume=True, progress=False)
     assert res.n_done_before == 5
     after = (tmp_path / "part" / "records.jsonl").read_bytes()
     assert after.startswith(first), "completed records must be kept byte for byte"
@@ -154,14 +157,14 @@ def test_resume_after_interruption_repeats_nothing_and_matches_uninterrupted(tmp
     assert scores(tmp_path / "part") == scores(full.run_dir)
 
     # resuming a finished run runs nothing
-    again = run_suite(suite, out=tmp_path / "part", resume=True, progress=False, report=False)
+    again = run_suite(suite, out=tmp_path / "part", resume=True, progress=False)
     assert again.n_done_before == again.n_jobs
 
 
 def test_resume_refuses_a_changed_suite(tmp_path):
     from benchmark.errors import IncompatibleRunError
 
-    run_suite(_suite(["dummy"], trials=1, folds=2), out=tmp_path / "r", progress=False, report=False)
+    run_suite(_suite(["dummy"], trials=1, folds=2), out=tmp_path / "r", progress=False)
     with pytest.raises(IncompatibleRunError, match="suite.trials: 1 → 2"):
         run_suite(_suite(["dummy"], trials=2, folds=2), out=tmp_path / "r", resume=True, progress=False)
 
@@ -170,6 +173,7 @@ def test_failed_fit_is_recorded_and_run_goes_on(tmp_path):
     # an impossible fixed parameter makes every fit raise; the other candidate still runs
     suite = _suite(["linear", {"name": "broken", "base": "knn", "params": {"n_neighbors": -1}}], trials=2, folds=2)
     res = run_suite(suite, out=tmp_path / "r", progress=False)
+    write_report(res.run_dir)
     recs = {(r["candidate"], r["fold"]): r for r in _records(tmp_path / "r")}
     assert res.n_failed == 2
     assert all(recs[("broken", f)]["state"] == "failed" and "n_neighbors" in recs[("broken", f)]["error"] for f in (0, 1))
@@ -184,8 +188,8 @@ def test_job_keys_are_unique_per_task_candidate_fold():
 
 
 def test_model_seed_changes_models_but_not_splits(tmp_path):
-    a = run_suite(_suite(["random_forest"], trials=2, folds=2, model_seed=1), out=tmp_path / "a", progress=False, report=False)
-    b = run_suite(_suite(["random_forest"], trials=2, folds=2, model_seed=2), out=tmp_path / "b", progress=False, report=False)
+    a = run_suite(_suite(["random_forest"], trials=2, folds=2, model_seed=1), out=tmp_path / "a", progress=False)
+    b = run_suite(_suite(["random_forest"], trials=2, folds=2, model_seed=2), out=tmp_path / "b", progress=False)
     ra, rb = _records(a.run_dir), _records(b.run_dir)
     assert [r["split_hash"] for r in ra] == [r["split_hash"] for r in rb]
     assert [r["fold_hash"] for r in ra] == [r["fold_hash"] for r in rb]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from benchmark.metrics import METRICS
-from benchmark.run.selection import greedy_selection
+from benchmark.run.ensembles import greedy_selection
 
 
 def _library(seed, n=300, k=2, m=12):

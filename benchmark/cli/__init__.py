@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from benchmark.cli import argtypes
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="resume even if the suite, data or versions changed")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--allow-outside", action="store_true", help="read data files that relative paths reach outside the current and the suite's folder")
-    from benchmark.run.executors.dask_cluster import EXECUTOR_HELP, executor_arg
+    from benchmark.run.executors import EXECUTOR_HELP, executor_arg
 
     run.add_argument("--executor", type=executor_arg, default="local", metavar="{local,dask-local,dask://HOST:PORT}", help=EXECUTOR_HELP + "; see docs/cluster.md")
 
@@ -120,16 +121,19 @@ def _suite_path(text: str) -> Path:
 
 def _run(args: argparse.Namespace) -> int:
     from benchmark.config import load_suite
+    from benchmark.report import write_report
     from benchmark.run.driver import run_suite
 
     suite = load_suite(_suite_path(args.suite)).with_overrides(seed=args.seed, trials=args.trials, model_seed=args.model_seed)
     _check_data_paths(suite, allow_outside=args.allow_outside)
     res = run_suite(suite, out=args.out, jobs=args.jobs, resume=args.resume, force=args.force, progress=not args.no_progress, isolate=True, executor=args.executor)
+    t0 = time.perf_counter()
+    report = write_report(res.run_dir)
+    seconds = res.seconds + time.perf_counter() - t0  # the time shown covers the report, as it always has
     ran = res.n_jobs - res.n_done_before
     print(f"run directory: {res.run_dir}")
-    print(f"jobs: {res.n_jobs} ({res.n_done_before} resumed, {ran} run, {res.n_failed} failed) in {res.seconds:.1f} s")
-    if res.report:
-        print(f"report: {res.report}")
+    print(f"jobs: {res.n_jobs} ({res.n_done_before} resumed, {ran} run, {res.n_failed} failed) in {seconds:.1f} s")
+    print(f"report: {report}")
     table = res.table()
     lb = table.leaderboard()
     if not lb.empty:

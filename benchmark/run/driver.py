@@ -20,7 +20,13 @@ from benchmark import provenance
 from benchmark.config import Suite
 from benchmark.errors import InputError
 from benchmark.results.store import Store, require_compatible, require_unmixed
-from benchmark.run.executors.local import MODEL_THREADS, make_executor
+from benchmark.run.executors import (
+    MODEL_THREADS,
+    check_reachable,
+    describe,
+    make_executor,
+    parse_executor,
+)
 from benchmark.run.worker import Job, TaskRef, job_key
 from benchmark.splits import FoldPlan, make_plan
 
@@ -31,16 +37,17 @@ DEFAULT_ROOT = Path("reports")
 
 @dataclass
 class RunResult:
-    """Where a run landed and what it holds."""
+    """Where a run landed and what it holds: ``run_dir`` (``records.jsonl``, ``results.csv`` …;
+    the caller writes the report there), job counts, wall seconds, and the records as a table."""
 
     run_dir: Path
     n_jobs: int
     n_done_before: int
     n_failed: int
     seconds: float
-    report: Path | None
 
     def table(self):
+        """The run's records as a :class:`benchmark.results.table.ResultTable` (read from ``run_dir``)."""
         from benchmark.results.table import ResultTable
 
         return ResultTable.from_run(self.run_dir)
@@ -284,23 +291,23 @@ def run_suite(
     resume: bool = False,
     force: bool = False,
     progress: bool = True,
-    report: bool = True,
     tasks: dict[str, Any] | None = None,
     isolate: bool = False,
     executor: str = "local",
 ) -> RunResult:
     """Run (or resume) a suite into a run directory; return where it landed.
 
+    Writes ``manifest.json``, ``records.jsonl`` and the exports (``results.csv`` …), not the
+    HTML report: the callers (``bench run``, :func:`benchmark.api.compare`) write that after.
+
     ``tasks`` passes already-loaded in-memory tasks (the library call); otherwise the suite's
     task entries are loaded here and by each worker from their source.  ``isolate`` runs even
     ``jobs=1`` in a worker process (``bench run`` does; so does any suite that sets ``timeout``
     or ``retries``), so a crashing or hanging fit costs only its own job.  ``executor``:
     ``local``, ``dask-local`` or a Dask scheduler address
-    (:func:`benchmark.run.executors.dask_cluster.parse_executor`); the manifest records it, but it is no
+    (:func:`benchmark.run.executors.parse_executor`); the manifest records it, but it is no
     part of the resume check (results do not depend on it).
     """
-    from benchmark.run.executors.dask_cluster import check_reachable, describe, parse_executor
-
     t0 = time.perf_counter()
     executor = parse_executor(executor)
     check_reachable(executor)  # before anything is written
@@ -354,12 +361,7 @@ def run_suite(
     from benchmark.results.table import export_run
 
     export_run(run_dir)
-    report_path = None
-    if report:
-        from benchmark.report import write_report
-
-        report_path = write_report(run_dir)
-    return RunResult(run_dir, n_total, n_done, n_failed, time.perf_counter() - t0, report_path)
+    return RunResult(run_dir, n_total, n_done, n_failed, time.perf_counter() - t0)
 
 
 def _choose_run_dir(suite: Suite, out: str | Path | None, resume: bool) -> Path:

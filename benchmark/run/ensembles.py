@@ -1,5 +1,12 @@
 """Post-hoc ensemble selection over the configurations the other candidates tried while tuning.
 
+The selection itself (:func:`greedy_selection`, Caruana et al. 2004, as AutoML systems use it):
+from out-of-fold (validation) predictions of a library of already-tried configurations on the
+same rows, start from the best single configuration; in each round add (with replacement) the
+configuration whose addition gives the best validation score of the averaged prediction; keep
+the best-scoring prefix. The result never scores worse on these validation predictions than the
+best single configuration it started from.
+
 The ``ensemble_selection`` candidate runs no trials of its own. On each (task, outer fold):
 
 1. every *library* candidate (by default all other candidates of the suite) tunes as usual; with
@@ -10,9 +17,10 @@ The ``ensemble_selection`` candidate runs no trials of its own. On each (task, o
 2. after all base jobs, the driver builds one :class:`SelectionJob` per (task, fold): the library
    of every saved configuration and its predictions;
 3. the worker (:func:`run_selection_job`) runs greedy forward selection with replacement
-   (:func:`benchmark.run.selection.greedy_selection`, Caruana et al. 2004) on the validation rows,
+   (:func:`greedy_selection`) on the validation rows,
    refits each distinct chosen configuration on the whole outer training set, averages their
-   test predictions with the selection weights and scores the outer test fold.
+   test predictions with the selection weights and scores the outer test fold; its record is
+   built like every job's (:func:`benchmark.run.records.computed_record`).
 
 Budget fairness: the ensemble's only own cost is the refits of its chosen members (recorded as
 ``n_fits`` / ``n_base_fits``, CPU seconds in ``cpu_seconds``); its library is the trials the
@@ -27,7 +35,6 @@ import hashlib
 import os
 import re
 import time
-import traceback
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,12 +44,81 @@ from typing import Any
 import numpy as np
 
 from benchmark.candidates import CandidateConfig
-from benchmark.run.limits import FitTimeout, fit_limit
-from benchmark.run.worker import TaskRef, get_task, job_key, record_header, schema_of
+from benchmark.metrics import Metric
+from benchmark.run.limits import fit_limit
+from benchmark.run.records import computed_record
+from benchmark.run.worker import TaskRef, get_task, job_key, schema_of
 from benchmark.splits import Fold
 
 OOF_DIR = "oof"
 DEFAULT_ROUNDS = 25
+
+
+# --------------------------------------------------------------------------------------------
+# Greedy selection with replacement
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Chosen members (indices into the library, with repeats) and their weights."""
+
+    members: tuple[int, ...]
+    weights: dict[int, float]
+    scores: tuple[float, ...]  # validation score after each round (round 0 = best single)
+    best_single: int
+    best_single_score: float
+    score: float
+
+
+def greedy_selection(
+    predictions: Sequence[np.ndarray],
+    y: np.ndarray,
+    metric: Metric,
+    *,
+    n_classes: int,
+    rounds: int = DEFAULT_ROUNDS,
+) -> Selection:
+    """Select an ensemble from ``predictions`` (each (n,) or (n, k), aligned with ``y``).
+
+    Returns the best prefix of ``rounds`` greedy additions; weights are counts / size.
+    """
+    if not predictions:
+        raise ValueError("ensemble selection needs at least one prediction")
+    preds = [np.asarray(p, dtype=float) for p in predictions]
+
+    def score(p: np.ndarray) -> float:
+        v = metric.fn(y, p, n_classes)
+        return metric.oriented(v) if np.isfinite(v) else -np.inf
+
+    singles = [score(p) for p in preds]
+    best = int(np.argmax(singles))
+    members = [best]
+    total = preds[best].copy()
+    history = [singles[best]]
+    for _ in range(max(0, rounds - 1)):
+        n = len(members)
+        cand = [score((total + p) / (n + 1)) for p in preds]
+        j = int(np.argmax(cand))
+        members.append(j)
+        total += preds[j]
+        history.append(cand[j])
+    size = int(np.argmax(history)) + 1  # first best prefix
+    chosen = members[:size]
+    counts = {i: chosen.count(i) for i in sorted(set(chosen))}
+    weights = {i: c / size for i, c in counts.items()}
+    sign = 1.0 if metric.greater_is_better else -1.0
+    return Selection(
+        members=tuple(chosen),
+        weights=weights,
+        scores=tuple(sign * h for h in history),
+        best_single=best,
+        best_single_score=sign * singles[best],
+        score=sign * history[size - 1],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The library: out-of-fold predictions saved by the base jobs
 
 
 def _safe(name: str) -> str:
@@ -139,23 +215,14 @@ def build_library(run_dir: str | Path, records: Sequence[Mapping[str, Any]], tas
     return members, (np.stack(arrays) if arrays else np.empty((0,)))
 
 
+# --------------------------------------------------------------------------------------------
+# The post-hoc job: select, refit, score
+
+
 def run_selection_job(job: SelectionJob) -> dict[str, Any]:
     """Select, refit and score the ensemble of one (task, fold); always returns a record."""
-    t0, c0 = time.perf_counter(), time.process_time()
-    rec = record_header(job)
-    rec.update({"post_hoc": True, "n_trials": 0, "n_failed_trials": 0, "trials": [], "best_params": {}})
-    try:
-        rec.update(_select_and_score(job))
-        rec["state"] = "ok"
-    except Exception as exc:  # failure is data
-        timed_out = isinstance(exc, FitTimeout)
-        rec["state"] = "timeout" if timed_out else "failed"
-        rec["error_kind"] = "timeout" if timed_out else "model"
-        rec["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        rec["traceback"] = traceback.format_exc(limit=-8)
-    rec["total_seconds"] = time.perf_counter() - t0
-    rec["cpu_seconds"] = time.process_time() - c0
-    return rec
+    preset = {"post_hoc": True, "n_trials": 0, "n_failed_trials": 0, "trials": [], "best_params": {}}
+    return computed_record(job, _select_and_score, preset=preset)
 
 
 def _select_and_score(job: SelectionJob) -> dict[str, Any]:
@@ -163,9 +230,8 @@ def _select_and_score(job: SelectionJob) -> dict[str, Any]:
 
     from benchmark.candidates import build_estimator
     from benchmark.candidates.ensembles import count_base_fits
+    from benchmark.candidates.outputs import predict_output
     from benchmark.metrics import get_metric, score_all
-    from benchmark.run.selection import greedy_selection
-    from benchmark.run.tuning import predict_output
 
     if not job.members:
         raise RuntimeError("empty library: no library candidate completed this fold with saved out-of-fold predictions")

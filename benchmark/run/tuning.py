@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.candidates import CandidateConfig, Schema, build_estimator
+from benchmark.candidates.outputs import gpu_seconds, predict_output
 from benchmark.candidates.spaces import Space, decode, to_optuna
 from benchmark.metrics import Metric, get_metric
 from benchmark.run.limits import FitTimeout, fit_limit, set_trial
@@ -65,34 +66,6 @@ class TuningFailed(RuntimeError):
     def __init__(self, message: str, trials: list[TrialRecord]) -> None:
         super().__init__(message)
         self.trials = trials
-
-
-def predict_output(estimator: Any, X: pd.DataFrame, schema: Schema) -> np.ndarray:
-    """What metrics consume: an (n, k) probability matrix for classification, (n,) for regression.
-
-    Columns follow the task's class codes 0..k-1 even when a training fold lacked a class.
-    """
-    if not schema.is_classification:
-        return np.asarray(estimator.predict(X), dtype=float).ravel()
-    proba = np.asarray(estimator.predict_proba(X), dtype=float)
-    classes = np.asarray(estimator.classes_).astype(int)
-    if proba.shape[1] == schema.n_classes and np.array_equal(classes, np.arange(schema.n_classes)):
-        return proba
-    full = np.zeros((proba.shape[0], schema.n_classes))
-    full[:, classes] = proba
-    return full
-
-
-def gpu_seconds(estimator: Any) -> float:
-    """Seconds a fitted estimator (or a pipeline's last step) trained on a GPU; 0.0 on the CPU.
-
-    Reads the ``device_`` and ``fit_seconds_`` attributes the neural candidates set.
-    """
-    for obj in (estimator, getattr(estimator, "_final_estimator", None)):
-        dev = getattr(obj, "device_", None)
-        if isinstance(dev, str) and dev.startswith("cuda"):
-            return float(getattr(obj, "fit_seconds_", 0.0) or 0.0)
-    return 0.0
 
 
 def evaluate(

@@ -15,22 +15,21 @@ fit is recorded in its point and never fails the job.
 from __future__ import annotations
 
 import math
-import os
-import socket
 import time
-import traceback
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from benchmark.candidates import CandidateConfig, Schema, build_estimator
 from benchmark.candidates.ensembles import count_base_fits
+from benchmark.candidates.outputs import epoch_history, fit_device, gpu_seconds, predict_output
 from benchmark.config import TaskConfig
 from benchmark.metrics import score_all
 from benchmark.results.records import n_fits
 from benchmark.run.limits import FitTimeout, fit_limit
-from benchmark.run.tuning import TuningFailed, gpu_seconds, predict_output, tune
+from benchmark.run.records import computed_record, error_line, fold_hash
+from benchmark.run.tuning import tune
 from benchmark.splits import Fold
 
 
@@ -75,13 +74,34 @@ def job_key(task: str, candidate: str, fold: int) -> str:
 
 
 # Per-process cache of loaded tasks, so a worker loads each task's data once, not once per job.
+# Keyed by (task name, data hash); read and changed only through the functions below.
 _TASK_CACHE: dict[tuple[str, str], Any] = {}
+
+
+def cache_task(task: Any) -> None:
+    """Put one loaded task into this process's cache (under its name and data hash)."""
+    _TASK_CACHE[(task.name, task.data_hash)] = task
 
 
 def preload_tasks(tasks: dict[str, Any]) -> None:
     """Put in-memory tasks into this process's cache (executor initializer)."""
     for task in tasks.values():
-        _TASK_CACHE[(task.name, task.data_hash)] = task
+        cache_task(task)
+
+
+def forget_tasks(keys: Iterable[Sequence[str]] | None = None) -> int:
+    """Drop the tasks with these ``(name, data_hash)`` keys from this process's cache (None: all);
+    return how many were held."""
+    if keys is None:
+        n = len(_TASK_CACHE)
+        _TASK_CACHE.clear()
+        return n
+    return sum(_TASK_CACHE.pop(tuple(k), None) is not None for k in keys)
+
+
+def cached_task_count() -> int:
+    """How many tasks this process holds in its cache."""
+    return len(_TASK_CACHE)
 
 
 def get_task(ref: TaskRef):
@@ -99,18 +119,6 @@ def get_task(ref: TaskRef):
     return _TASK_CACHE[key]
 
 
-def fold_hash(fold: Fold) -> str:
-    """Hash of one outer fold's train/test/inner indices (equal for every candidate on that fold)."""
-    import hashlib
-
-    import numpy as np
-
-    h = hashlib.sha256()
-    for arr in (fold.train, fold.test, *[a for pair in fold.inner for a in pair]):
-        h.update(np.asarray(arr, dtype=np.int64).tobytes() + b"|")
-    return h.hexdigest()[:16]
-
-
 def schema_of(task) -> Schema:
     return Schema(
         kind=task.kind,
@@ -120,29 +128,6 @@ def schema_of(task) -> Schema:
     )
 
 
-def record_header(job: Any) -> dict[str, Any]:
-    """The identity fields every job record starts with (``job``: a Job or a SelectionJob)."""
-    return {
-        "type": "job",
-        "key": job.key,
-        "task": job.task.name,
-        "candidate": job.candidate.name,
-        "base": job.candidate.base,
-        "fold": job.fold.index,
-        "repeat": job.fold.repeat,
-        "metric": job.metric,
-        "seed": job.seed,
-        "data_hash": job.task.data_hash,
-        "split_hash": job.split_hash,
-        "fold_hash": fold_hash(job.fold),
-        "n_train": int(len(job.fold.train)),
-        "n_test": int(len(job.fold.test)),
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
 def run_job(job: Job) -> dict[str, Any]:
     """Tune, refit and score one job; always returns a record.
 
@@ -150,24 +135,7 @@ def run_job(job: Job) -> dict[str, Any]:
     ``job.timeout``; otherwise ``failed``.  A non-ok record has ``error``, ``traceback`` and
     ``error_kind`` (``model`` for an exception from the fit, ``timeout``).
     """
-    t0, c0 = time.perf_counter(), time.process_time()
-    rec = record_header(job)
-    try:
-        rec.update(_fit_and_score(job))
-        rec["state"] = "ok"
-    except Exception as exc:  # failure is data
-        timed_out = isinstance(exc, FitTimeout) or (isinstance(exc, TuningFailed) and all(t.state == "timeout" for t in exc.trials))
-        rec["state"] = "timeout" if timed_out else "failed"
-        rec["error_kind"] = "timeout" if timed_out else "model"
-        rec["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        rec["traceback"] = traceback.format_exc(limit=-8)
-        if isinstance(exc, TuningFailed):
-            rec["trials"] = [r.to_dict() for r in exc.trials]
-            rec["n_trials"] = len(exc.trials)
-            rec["n_failed_trials"] = len(exc.trials)
-    rec["total_seconds"] = time.perf_counter() - t0
-    rec["cpu_seconds"] = time.process_time() - c0
-    return rec
+    return computed_record(job, _fit_and_score)
 
 
 def oof_payload(oof: dict[int, Any]) -> dict[str, Any] | None:
@@ -225,9 +193,9 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
         if history:
             out["epoch_history"] = history
         gpu = sum(float(tr.get("gpu_seconds") or 0.0) for tr in out["trials"]) + gpu_seconds(est)
-        device = getattr(getattr(est, "_final_estimator", est), "device_", None)
+        device = fit_device(est)
         if device:
-            out["device"] = str(device)
+            out["device"] = device
     test_scores = score_all(schema.kind, y[test], test_out, schema.n_classes)
     train_scores = score_all(schema.kind, ytr, train_out, schema.n_classes)
     out.update({f"test_{k}": v for k, v in test_scores.items()})
@@ -259,20 +227,6 @@ def _curves(job: Job, task, schema: Schema, result, test_scores, train_scores) -
     out["curve_seconds"] = time.perf_counter() - t
     out["curve_cpu_seconds"] = time.process_time() - c
     return out
-
-
-def epoch_history(est: Any) -> list[dict[str, Any]] | None:
-    """The per-epoch log a fitted estimator (or a pipeline's last step) kept, as plain dicts.
-
-    Reads ``epoch_history_`` or, as the neural candidates name it, ``history_``: a list of
-    ``{"epoch": 1, "train_loss": …, "valid_loss": …, …}``.  Estimators without one give None.
-    """
-    for obj in (est, getattr(est, "_final_estimator", None)):
-        for attr in ("epoch_history_", "history_"):
-            hist = getattr(obj, attr, None)
-            if isinstance(hist, (list, tuple)) and hist and all(isinstance(e, dict) and "epoch" in e for e in hist):
-                return [dict(e) for e in hist]
-    return None
 
 
 def _score_fit(job: Job, task, schema: Schema, params: dict[str, Any], rows, *, train_scores: bool = True) -> tuple[dict[str, float], dict[str, float], float]:
@@ -314,7 +268,7 @@ def _learning_curve(job: Job, task, schema: Schema, params, test_scores, train_s
             if gpu:
                 point["gpu_seconds"] = gpu
         except Exception as exc:  # a curve point that cannot be fitted is data, not a failed job
-            point["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            point["error"] = error_line(exc, 300)
             if isinstance(exc, FitTimeout):
                 point["timeout"] = True
         point["seconds"] = time.perf_counter() - t
@@ -346,7 +300,7 @@ def _budget_curve(job: Job, task, schema: Schema, result, test_scores) -> tuple[
                 cache[num] = {"test": scores}
                 gpu += fit_gpu
             except Exception as exc:
-                cache[num] = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
+                cache[num] = {"error": error_line(exc, 300)}
                 if isinstance(exc, FitTimeout):
                     cache[num]["timeout"] = True
             refits += 1

@@ -31,16 +31,9 @@ from dataclasses import replace
 from typing import Any
 
 from benchmark.errors import BenchmarkError, InputError
+from benchmark.run.executors.threads import MODEL_THREADS, THREAD_VARS
 
 log = logging.getLogger(__name__)
-
-#: ``--executor`` values: the local process pool, a local Dask cluster, or a scheduler address.
-EXECUTOR_HELP = "local (default: process pool), dask-local (a Dask LocalCluster of --jobs workers) or a Dask scheduler address dask://HOST:PORT / tcp://HOST:PORT"
-
-_ADDRESS = re.compile(r"^(?P<scheme>dask|tcp|tls)://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$")
-
-#: Environment of LocalCluster worker processes: one thread per model (parallelism comes from workers).
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 #: Libraries that must have the same version on the driver and on every worker (besides provenance.KEY_LIBRARIES).
 _CLUSTER_LIBRARIES = ("dask", "distributed", "cloudpickle")
@@ -52,61 +45,9 @@ class ExecutorLost(BenchmarkError):
     exit_code = 1
 
 
-def parse_executor(text: str) -> str:
-    """Check an ``--executor`` value: ``local``, ``dask-local`` or ``SCHEME://HOST:PORT``.
-
-    Schemes: ``dask://`` (another spelling of ``tcp://``, kept as written so messages quote the
-    user), ``tcp://``, ``tls://``. Raises :class:`InputError` (``where="--executor"``) naming
-    the accepted forms.
-    """
-    value = str(text).strip()
-    if value in ("local", "dask-local"):
-        return value
-    m = _ADDRESS.match(value)
-    if m is None:
-        raise InputError(f"{text!r} is not an executor; use local, dask-local or dask://HOST:PORT (a running Dask scheduler, e.g. tcp://10.0.0.5:8786)", where="--executor")
-    port = int(m["port"])
-    if not 1 <= port <= 65535:
-        raise InputError(f"{text!r}: port {port} is out of range 1..65535", where="--executor")
-    return f"{m['scheme']}://{m['host']}:{port}"
-
-
-def executor_arg(text: str) -> str:
-    """``type=`` for argparse: :func:`parse_executor` with the error as an ``ArgumentTypeError``."""
-    import argparse
-
-    try:
-        return parse_executor(text)
-    except InputError as err:
-        raise argparse.ArgumentTypeError(err.detail) from None
-
-
 def scheduler_address(executor: str) -> str:
     """The address Dask connects to: ``dask://`` becomes ``tcp://``."""
     return "tcp://" + executor[len("dask://"):] if executor.startswith("dask://") else executor
-
-
-def check_reachable(executor: str, *, timeout: float = 5.0) -> None:
-    """Fail early, before a run directory is written, when a scheduler address does not answer.
-
-    A plain TCP connection attempt (no Dask import); ``local`` and ``dask-local`` pass.
-    """
-    if executor in ("local", "dask-local"):
-        return
-    import socket
-
-    m = _ADDRESS.match(executor)
-    if m is None:
-        raise InputError(f"{executor!r} is not an executor; use local, dask-local or dask://HOST:PORT", where="--executor")
-    host = m["host"].strip("[]")
-    try:
-        socket.create_connection((host, int(m["port"])), timeout=timeout).close()
-    except OSError as exc:
-        reason = exc.strerror or str(exc) or type(exc).__name__
-        raise InputError(
-            f"cannot connect to a Dask scheduler at {host}:{m['port']} ({reason}); start the cluster first and check HOST:PORT (see docs/cluster.md)",
-            where=f"--executor {executor}",
-        ) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,19 +88,12 @@ def run_on_worker(fn: Callable[[Any], dict[str, Any]], job: Any, expected_versio
     return fn(job)
 
 
-def forget_tasks(keys: list[tuple[str, str]]) -> int:
-    """Drop a finished run's tasks from this worker process's cache; return how many were held."""
-    from benchmark.run.worker import _TASK_CACHE
-
-    return sum(_TASK_CACHE.pop(tuple(k), None) is not None for k in keys)
-
-
 def failed_record(job: Any, error: str, *, kind: str, worker: str | None = None) -> dict[str, Any]:
     """A failed job record for a job that never returned its own (its worker died, Dask failed).
 
     ``pid`` is unknown (None) and ``host`` is the worker's host when known.
     """
-    from benchmark.run.executors.local import lost_record
+    from benchmark.run.records import lost_record
 
     rec = lost_record(job, state="failed", kind=kind, error=error[:500], pid=None)
     rec["host"] = re.sub(r"^\w+://|:\d+$", "", worker).strip("[]") if worker else None
@@ -173,7 +107,7 @@ def failed_record(job: Any, error: str, *, kind: str, worker: str | None = None)
 class DaskExecutor:
     """Jobs on a Dask cluster: a ``LocalCluster`` of ``workers`` processes, or an existing scheduler.
 
-    ``executor`` is a value of :func:`parse_executor` other than ``local``. ``tasks`` are
+    ``executor`` is a value of :func:`benchmark.run.executors.parse_executor` other than ``local``. ``tasks`` are
     in-memory tasks (``{name: Task}``) handed to every worker process once. ``retries``: how
     often a LocalCluster re-runs a job whose worker died (Dask's ``allowed-failures``; an
     existing cluster keeps its scheduler's setting, 3 by default). ``connect_timeout`` (seconds)
@@ -203,7 +137,7 @@ class DaskExecutor:
                 with dask.config.set({"distributed.scheduler.allowed-failures": retries, "distributed.admin.system-monitor.gil.enabled": False}):
                     self.cluster = LocalCluster(
                         n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                        dashboard_address="127.0.0.1:0", silence_logs=quiet, env=dict.fromkeys(_THREAD_VARS, "1"),
+                        dashboard_address="127.0.0.1:0", silence_logs=quiet, env=dict.fromkeys(THREAD_VARS, str(MODEL_THREADS)),
                     )
                 self.client = Client(self.cluster, set_as_default=False)
             except BaseException:
@@ -361,7 +295,9 @@ class DaskExecutor:
                 if self._plugin_name:
                     self.client.unregister_worker_plugin(self._plugin_name)
                 if self._cache_keys:
-                    self.client.run(forget_tasks, sorted(self._cache_keys))
+                    from benchmark.run.worker import forget_tasks
+
+                    self.client.run(forget_tasks, sorted(self._cache_keys))  # a finished run's tasks leave the workers' caches
         except Exception as exc:  # closing must not hide what happened before
             log.debug("Dask clean-up: %s", exc)
         finally:
@@ -408,12 +344,3 @@ def _task_key(job: Any) -> str:
     """A readable, unique Dask key (identical jobs are never merged)."""
     name = re.sub(r"[^A-Za-z0-9_.]+", "_", f"{job.task.name}.{job.candidate.name}")
     return f"bench-{name}-fold{job.fold.index}-{uuid.uuid4().hex[:10]}"
-
-
-def describe(executor: str, workers: int) -> dict[str, Any]:
-    """What the run manifest records about the executor (not part of the resume check)."""
-    if executor == "local":
-        return {"name": "local", "workers": workers}
-    if executor == "dask-local":
-        return {"name": "dask-local", "workers": workers}
-    return {"name": "dask", "address": executor}

@@ -9,7 +9,7 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from benchmark.run.worker import _TASK_CACHE, preload_tasks
+from benchmark.run.worker import forget_tasks, preload_tasks
 
 #: Per worker process: how many times each in-memory task arrived (one per plugin set-up).
 RECEIVED: Counter[str] = Counter()
@@ -36,5 +36,4 @@ class SetupWorker(WorkerPlugin):
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def teardown(self, worker: Any) -> None:
-        for task in self.tasks.values():
-            _TASK_CACHE.pop((task.name, task.data_hash), None)
+        forget_tasks((task.name, task.data_hash) for task in self.tasks.values())

@@ -33,17 +33,10 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from benchmark.run.executors.threads import MODEL_THREADS, THREAD_VARS
 from benchmark.run.limits import CLOCK_SLOTS, attach_clock, read_clock
+from benchmark.run.records import error_line, lost_record
 from benchmark.run.worker import Job, preload_tasks, run_job
-
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
-
-
-#: Threads each model may use: one; parallelism comes from worker processes. Multi-threading a
-#: single small fit costs more than it gains (OpenMP start-up and spinning; HistGB on iris: 0.2 s
-#: with one thread, 5 s with two while the other core is busy).
-MODEL_THREADS = 1
-
 
 #: Seconds between the driver's checks of the workers' fit clocks (and the workers' checks of their parent).
 _POLL_SECONDS = 0.5
@@ -269,23 +262,6 @@ class _Worker:
             return None
 
 
-def lost_record(job: Any, *, state: str, kind: str, error: str, pid: int | None, trace: str = "", started: float | None = None) -> dict[str, Any]:
-    """The record of a job whose worker could not return one (it died, hung or broke).
-
-    ``started``: ``time.monotonic()`` when the job was handed to the worker (gives ``total_seconds``).
-    The Dask executor builds its lost records here too.
-    """
-    from benchmark.run.worker import record_header
-
-    rec = record_header(job)
-    rec.update(pid=pid, state=state, error=error, error_kind=kind)
-    if trace:
-        rec["traceback"] = trace
-    if started is not None:
-        rec["total_seconds"] = time.monotonic() - started
-    return rec
-
-
 def _death(exitcode: int | None) -> str:
     """``signal SIGSEGV (exit code -11)`` or ``exit code 3``."""
     if exitcode is None:
@@ -303,7 +279,7 @@ def _death(exitcode: int | None) -> str:
 def _worker_main(conn: Connection, clock: Any, n_threads: int, tasks: dict[str, Any], parent_pid: int) -> None:
     """A worker's life: set up, say ready, then run ``(seq, fn, job)`` messages until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops the workers
-    for var in _THREAD_VARS:
+    for var in THREAD_VARS:
         os.environ[var] = str(n_threads)
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="bench-parent-watch").start()
     attach_clock(clock)
@@ -320,7 +296,7 @@ def _worker_main(conn: Connection, clock: Any, n_threads: int, tasks: dict[str, 
         try:
             reply: tuple = ("done", seq, fn(job))
         except BaseException as exc:  # the worker function itself broke (records model errors itself)
-            reply = ("error", seq, f"{type(exc).__name__}: {exc}".splitlines()[0][:300], traceback.format_exc(limit=-8))
+            reply = ("error", seq, error_line(exc, 300), traceback.format_exc(limit=-8))
         try:
             conn.send(reply)
         except Exception as exc:  # e.g. the record does not pickle
@@ -335,17 +311,4 @@ def _watch_parent(parent_pid: int) -> None:
             os._exit(3)
 
 
-def make_executor(jobs: int, tasks: dict[str, Any] | None = None, *, retries: int = 0, isolate: bool = False, executor: str = "local"):
-    """A process pool of ``jobs`` workers; inline when ``jobs == 1`` unless ``isolate``.
-
-    ``retries``: how often a job lost to a crashed worker is re-submitted (process pool only).
-    ``executor``: ``local`` (the above), ``dask-local`` (a Dask LocalCluster of ``jobs`` worker
-    processes) or a Dask scheduler address ``tcp://HOST:PORT`` (see :mod:`benchmark.run.executors.dask_cluster`).
-    """
-    if executor != "local":
-        from benchmark.run.executors.dask_cluster import DaskExecutor
-
-        return DaskExecutor(executor, workers=max(1, jobs), tasks=tasks, retries=retries)
-    if jobs <= 1 and not isolate:
-        return InlineExecutor(tasks)
-    return ProcessExecutor(max(1, jobs), tasks, retries=retries)
+#END
