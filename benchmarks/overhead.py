@@ -80,8 +80,6 @@ def toolkit_run(suite, *, jobs: int, isolate: bool = False) -> tuple[float, floa
 
     params = inspect.signature(run_suite).parameters
     extra = {"isolate": isolate} if "isolate" in params else {}
-    if "report" in params:  # older trees wrote the report inside run_suite; measure without it
-        extra["report"] = False
     tmp = Path(tempfile.mkdtemp(prefix="overhead-"))
     t0, c0 = time.perf_counter(), time.process_time()
     res = run_suite(suite, out=tmp / "run", jobs=jobs, progress=False, **extra)

@@ -21,7 +21,7 @@ def test_help_does_not_import_heavy_libraries():
         "sys.argv=['bench','--help']\n"
         "try:\n runpy.run_module('benchmark', run_name='__main__')\n"
         "except SystemExit: pass\n"
-        "heavy=[m for m in ('torch','xgboost','catboost','lightgbm','sklearn','dask','distributed') if m in sys.modules]\n"
+        "heavy=[m for m in ('torch','xgboost','catboost','lightgbm','sklearn','dask','distributed','pandas','scipy','optuna','matplotlib') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)

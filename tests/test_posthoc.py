@@ -11,9 +11,8 @@ from benchmark.candidates import build_estimator
 from benchmark.config import parse_suite
 from benchmark.data.loaders import load_dataset
 from benchmark.errors import InputError
-from benchmark.results.store import Store
+from benchmark.results.store import Store, load_oof, oof_path
 from benchmark.run.driver import run_suite
-from benchmark.run.ensembles import load_oof, oof_path
 from benchmark.run.worker import schema_of
 from benchmark.splits import make_plan
 

@@ -9,10 +9,10 @@ import pytest
 from benchmark.config import parse_suite
 from benchmark.data.build import from_frame
 from benchmark.report import write_report
+from benchmark.results.records import job_id
 from benchmark.results.store import Store
 from benchmark.results.table import ResultTable
 from benchmark.run.driver import run_suite
-from benchmark.run.worker import job_key
 from benchmark.testing import random_labels
 
 ALL = ["dummy", "linear", "knn", "svm", "random_forest", "extra_trees", "hist_gb", "xgboost", "lightgbm", "catboost"]
@@ -182,8 +182,8 @@ def test_failed_fit_is_recorded_and_run_goes_on(tmp_path):
 
 
 def test_job_keys_are_unique_per_task_candidate_fold():
-    assert job_key("a", "b", 1) != job_key("a", "b", 2) != job_key("a|b", "", 2)
-    assert json.dumps(job_key("t", "c", 0))
+    assert job_id("a", "b", 1) != job_id("a", "b", 2) != job_id("a|b", "", 2)
+    assert json.dumps(job_id("t", "c", 0))
     assert np.isfinite(1.0)
 
 

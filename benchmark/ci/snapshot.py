@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmark.errors import IncompatibleRunError, InputError
+from benchmark.errors import InputError
 
 FORMAT = "bench-baseline"
 FORMAT_VERSION = 1
@@ -95,16 +95,10 @@ def finite_float(x: Any) -> float | None:
 
 def snapshot_from_run(run_dir: str | Path) -> Snapshot:
     """Read a run directory (``manifest.json`` + ``records.jsonl``) into a :class:`Snapshot`."""
-    from benchmark.results.store import Store, mixed_records
+    from benchmark.results.store import Store, read_unmixed
     from benchmark.results.table import ResultTable
 
-    store = Store(run_dir)
-    manifest = store.read_manifest()
-    records = list(store.records())
-    mixed = mixed_records(manifest, records)
-    if mixed:
-        raise IncompatibleRunError(f"{store.records_path}: records from different data or splits are mixed: " + "; ".join(mixed)
-                                   + " (remove those lines or rerun into a new folder)")
+    manifest, records = read_unmixed(Store(run_dir), hint=" (remove those lines or rerun into a new folder)")
     table = ResultTable.from_records(records, manifest)
     if table.df.empty:
         raise InputError(f"{run_dir}: no completed jobs in records.jsonl; run the suite first (bench run SUITE --out {run_dir})")

@@ -45,13 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", help="output file (default RUN_DIR/report.html)")
     rep.add_argument("--force", action="store_true", help="report even if records.jsonl mixes records of different data or splits")
 
-    from benchmark.cli import rank as rankcmd
+    from benchmark.cli import rank
 
-    rankcmd.add_parser(sub)
+    rank.add_parser(sub)
 
-    from benchmark.cli import ci as regresscmd
+    from benchmark.cli import ci
 
-    regresscmd.add_parser(sub)
+    ci.add_parser(sub)
 
     lst = sub.add_parser("list", help="list candidates, datasets or suites")
     lst.add_argument("what", choices=["candidates", "datasets", "suites"])
@@ -94,13 +94,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(path)
         return 0
     if args.command == "rank":
-        from benchmark.cli import rank as rankcmd
+        from benchmark.cli import rank
 
-        return rankcmd.run(args)
+        return rank.run(args)
     if args.command in ("baseline", "regress", "history"):
-        from benchmark.cli import ci as regresscmd
+        from benchmark.cli import ci
 
-        return regresscmd.run(args)
+        return ci.run(args)
     if args.command == "list":
         return _list(args.what)
     raise AssertionError(args.command)
@@ -145,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check_data_paths(suite, *, allow_outside: bool) -> None:
-    """Every file task's path stays in the project unless --allow-outside (see tasks.check_inside)."""
+    """Every file task's path stays in the project unless --allow-outside (see data.resolve.check_inside)."""
     from benchmark.data.resolve import check_inside
     from benchmark.errors import InputError
 

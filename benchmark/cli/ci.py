@@ -15,7 +15,6 @@ from typing import Any
 from benchmark.cli import argtypes
 from benchmark.errors import BenchmarkError
 
-COMMANDS = ("baseline", "regress", "history")
 _RATIO = argtypes.bounded(float, lambda v: v > 1.0, "must be > 1, e.g. 2 = twice as slow (got {text})")
 _SECONDS = argtypes.bounded(float, lambda v: v >= 0.0, "must be ≥ 0 seconds (got {text})")
 

@@ -7,24 +7,12 @@ a difference that the tests did not find.  Sentences are returned as HTML with e
 
 from __future__ import annotations
 
-import html
 import math
-from typing import Any
 
 import numpy as np
 
 from benchmark.report.analysis import Analysis, kendall_tau
-
-
-def esc(x: Any) -> str:
-    return html.escape(str(x), quote=True)
-
-
-def p_eq(p: float | None) -> str:
-    """``p = 0.013``, ``p &lt; 0.001`` or ``p n/a``."""
-    if p is None or not math.isfinite(p):
-        return "p n/a"
-    return "p &lt; 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
+from benchmark.report.markup import esc, p_sentence
 
 
 def _names(names: list[str], limit: int = 6) -> str:
@@ -78,10 +66,10 @@ def _across_tasks(a: Analysis) -> list[str]:
     idp = r.iman_davenport.p_value
     if idp is not None and math.isfinite(idp) and idp < a.alpha:
         out.append(f"Across {r.n_datasets} tasks the candidates differ significantly overall "
-                   f"(Iman–Davenport F-test {p_eq(idp)}; Friedman χ² {p_eq(r.friedman.p_value)}; pairwise tests on {basis}).")
+                   f"(Iman–Davenport F-test {p_sentence(idp)}; Friedman χ² {p_sentence(r.friedman.p_value)}; pairwise tests on {basis}).")
     else:
         out.append(f"Across {r.n_datasets} tasks the Iman–Davenport test does not reject that all candidates perform alike "
-                   f"({p_eq(idp)}), so the ranking is descriptive and post-hoc differences are exploratory.")
+                   f"({p_sentence(idp)}), so the ranking is descriptive and post-hoc differences are exploratory.")
     if r.n_datasets < 5:
         out.append(f"With only {r.n_datasets} tasks the omnibus tests rest on very few rankings (Demšar 2006 works with ten or more); "
                    "read every p-value here with care.")
@@ -93,7 +81,7 @@ def _across_tasks(a: Analysis) -> list[str]:
         sig = pr is not None and pr["reject"]
         verdict = "is significantly better than" if sig else "is <b>not</b> significantly better than"
         out.append(f"<b>{esc(leader)}</b> has the best mean rank ({ranks[leader]:.2f}) and {verdict} the runner-up "
-                   f"<b>{esc(runner)}</b> ({ranks[runner]:.2f}; Wilcoxon signed-rank, Holm-corrected {p_eq(pr['p_holm'] if pr else None)}; "
+                   f"<b>{esc(runner)}</b> ({ranks[runner]:.2f}; Wilcoxon signed-rank, Holm-corrected {p_sentence(pr['p_holm'] if pr else None)}; "
                    f"Nemenyi rank difference {ranks[runner] - ranks[leader]:.2f} vs critical difference {r.nemenyi.cd:.2f}).")
     min_p = 2.0 ** (1 - r.n_datasets)
     if min_p >= a.alpha:

@@ -88,6 +88,15 @@ def p_eq(p: Any) -> str:
     return f"p {text}" if text.startswith("&lt;") else f"p = {text}"
 
 
+def p_sentence(p: Any) -> str:
+    """A p-value in a conclusion sentence: ``p = 0.013``, ``p = 0.24`` (two decimals from 0.1),
+    ``p &lt; 0.001`` or ``p n/a``."""
+    if not finite(p):
+        return "p n/a"
+    p = float(p)
+    return "p &lt; 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
+
+
 def score_fmt(x: Any, *, sd: bool = False) -> str:
     """A score (or, with ``sd``, its standard deviation) with fixed decimals by magnitude, so a
     column lines up: 0.9871, 54.626, 712.34, 12 345 (one decimal fewer for a standard deviation)."""

@@ -20,6 +20,11 @@ def job_key(record: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(record.get(k) for k in JOB_KEY)
 
 
+def job_id(task: str, candidate: str, fold: int) -> str:
+    """The stored identity of a job, its record's ``key`` field (resume skips ids already recorded)."""
+    return f"{task}\x1f{candidate}\x1f{fold}"
+
+
 def latest_jobs(records: Iterable[R]) -> list[R]:
     """The latest record of each job (a resumed run may repeat one), in first-seen job order.
 

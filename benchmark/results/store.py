@@ -7,6 +7,8 @@ Layout of a run directory::
     results.csv      tidy export: one row per task × candidate × outer fold (rebuilt from records)
     trials.csv       one row per tuning trial (rebuilt from records)
     report.html      the report (rebuilt from records by ``bench report``)
+    oof/             out-of-fold predictions of each base job's tuning trials, for post-hoc
+                     ensembles: oof/<task>/<fold>/<candidate>.npz (``allow_pickle=False``)
 
 A job's line is written in one ``write`` and flushed to disk before the job counts as done, so
 a run killed at any moment loses at most the jobs in flight. A half-written last line is
@@ -15,12 +17,16 @@ detected on open and cut off before anything is appended.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from benchmark.errors import IncompatibleRunError, InputError
 from benchmark.serialize import jsonable, write_text_atomic
@@ -29,6 +35,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 RECORDS = "records.jsonl"
+OOF_DIR = "oof"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -198,17 +205,25 @@ def mixed_records(manifest: dict[str, Any], records: Iterator[dict[str, Any]] | 
     return out
 
 
-def require_unmixed(root: str | Path, *, force: bool = False) -> None:
-    """Refuse (IncompatibleRunError) a run directory whose records mix data or splits; ``force`` only logs it."""
-    store = Store(root)
-    problems = mixed_records(store.read_manifest(), list(store.records()))
+def read_unmixed(store: Store, *, force: bool = False,
+                 hint: str = " (remove those lines or rerun into a new folder; --force goes on anyway)",
+                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The manifest and the records of a run directory; IncompatibleRunError (ending in ``hint``)
+    when the records mix data or splits, unless ``force``, which only logs it."""
+    manifest, records = store.read_manifest(), list(store.records())
+    problems = mixed_records(manifest, records)
     if problems and not force:
         raise IncompatibleRunError(
-            f"{store.records_path}: records from different data or splits are mixed: " + "; ".join(problems)
-            + " (remove those lines or rerun into a new folder; --force goes on anyway)"
+            f"{store.records_path}: records from different data or splits are mixed: " + "; ".join(problems) + hint
         )
     if problems:
         log.warning("reporting a run with mixed records (--force): %s", "; ".join(problems))
+    return manifest, records
+
+
+def require_unmixed(root: str | Path, *, force: bool = False) -> None:
+    """Refuse (IncompatibleRunError) a run directory whose records mix data or splits; ``force`` only logs it."""
+    read_unmixed(Store(root), force=force)
 
 
 def require_compatible(old: dict[str, Any], new: dict[str, Any], *, force: bool, where: str) -> None:
@@ -217,3 +232,40 @@ def require_compatible(old: dict[str, Any], new: dict[str, Any], *, force: bool,
         raise IncompatibleRunError(f"{where}: cannot resume, results would mix: " + "; ".join(diffs) + " (start a new run, or pass --force)")
     if diffs:
         log.warning("resuming despite differences (--force): %s", "; ".join(diffs))
+
+
+# --------------------------------------------------------------------------------------------
+# Out-of-fold predictions saved by the base jobs (the library of post-hoc ensembles)
+
+
+def _safe(name: str) -> str:
+    """A file-name-safe, collision-free form of a task or candidate name."""
+    clean = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:60]
+    return f"{clean}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def oof_path(run_dir: str | Path, task: str, candidate: str, fold: int) -> Path:
+    """Where the out-of-fold predictions of one base job live."""
+    return Path(run_dir) / OOF_DIR / _safe(task) / str(int(fold)) / f"{_safe(candidate)}.npz"
+
+
+def save_oof(run_dir: str | Path, rec: Mapping[str, Any], payload: Mapping[str, np.ndarray]) -> Path:
+    """Write a job's ``{"numbers", "preds"}`` atomically (temp file, fsync, rename)."""
+    path = oof_path(run_dir, rec["task"], rec["candidate"], rec["fold"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, numbers=np.asarray(payload["numbers"], dtype=np.int64), preds=np.asarray(payload["preds"], dtype=float))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def load_oof(path: str | Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(numbers, preds)`` from a saved file, or None when it is missing or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return z["numbers"], z["preds"]
+    except (OSError, KeyError, ValueError):
+        return None

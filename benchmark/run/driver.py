@@ -19,6 +19,7 @@ from typing import Any
 from benchmark import provenance
 from benchmark.config import Suite
 from benchmark.errors import InputError
+from benchmark.results.records import job_id
 from benchmark.results.store import Store, require_compatible, require_unmixed
 from benchmark.run.executors import (
     MODEL_THREADS,
@@ -27,7 +28,7 @@ from benchmark.run.executors import (
     make_executor,
     parse_executor,
 )
-from benchmark.run.worker import Job, TaskRef, job_key
+from benchmark.run.worker import Job, TaskRef
 from benchmark.splits import FoldPlan, make_plan
 
 log = logging.getLogger(__name__)
@@ -259,7 +260,7 @@ def expand_selection_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, 
         plan = plans[cfg.name]
         for fold in plan.folds:
             for cand in post_hoc:
-                if job_key(cfg.name, cand.name, fold.index) in done:
+                if job_id(cfg.name, cand.name, fold.index) in done:
                     continue
                 members, preds = build_library(store.root, records, cfg.name, fold.index, library_names(cand, suite.candidates), configs)
                 jobs.append(SelectionJob(
@@ -279,7 +280,7 @@ def default_run_dir(suite: Suite, root: Path = DEFAULT_ROOT) -> Path:
 
 def latest_run_dir(suite: Suite, root: Path = DEFAULT_ROOT) -> Path | None:
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", suite.name)
-    runs = sorted(p for p in root.glob(f"{safe}-*") if (p / "manifest.json").is_file())
+    runs = sorted(p for p in root.glob(f"{safe}-*") if Store(p).exists())
     return runs[-1] if runs else None
 
 
@@ -331,7 +332,7 @@ def run_suite(
     done = store.done_keys()
     all_jobs = expand_jobs(suite, tasks, plans, in_memory=in_memory, n_threads=MODEL_THREADS)
     todo = [j for j in all_jobs if j.key not in done]
-    post_keys = {job_key(name, c.name, f.index) for c in post_hoc_candidates(suite) for name, plan in plans.items() for f in plan.folds}
+    post_keys = {job_id(name, c.name, f.index) for c in post_hoc_candidates(suite) for name, plan in plans.items() for f in plan.folds}
     n_post = len(post_keys)
     n_total = len(all_jobs) + n_post
     n_done = len(all_jobs) - len(todo) + len(post_keys & done)
@@ -369,7 +370,7 @@ def _choose_run_dir(suite: Suite, out: str | Path | None, resume: bool) -> Path:
         p = Path(out)
         if p.exists() and not p.is_dir():
             raise InputError(f"--out {out}: is a file, not a folder; give a new folder for the run")
-        if p.is_dir() and not (p / "manifest.json").is_file() and any(p.iterdir()):
+        if p.is_dir() and not Store(p).exists() and any(p.iterdir()):
             raise InputError(f"--out {out}: folder is not empty and holds no run (manifest.json); give a new or empty folder")
         return p
     if resume:
@@ -388,7 +389,7 @@ def _execute(todo: list, store: Store, pool: Callable[[], Any], *, progress: boo
     A record's ``_oof`` (out-of-fold predictions for ensemble selection) is saved to its own file
     first and never enters ``records.jsonl``.
     """
-    from benchmark.run.ensembles import save_oof
+    from benchmark.results.store import save_oof
     from benchmark.run.worker import run_job
 
     n_failed = 0

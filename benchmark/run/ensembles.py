@@ -31,9 +31,6 @@ not "which candidate is best at an equal budget".
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -45,12 +42,13 @@ import numpy as np
 
 from benchmark.candidates import CandidateConfig
 from benchmark.metrics import Metric
+from benchmark.results.records import job_id
+from benchmark.results.store import load_oof, oof_path
 from benchmark.run.limits import fit_limit
 from benchmark.run.records import computed_record
-from benchmark.run.worker import TaskRef, get_task, job_key, schema_of
+from benchmark.run.worker import TaskRef, get_task, schema_of
 from benchmark.splits import Fold
 
-OOF_DIR = "oof"
 DEFAULT_ROUNDS = 25
 
 
@@ -121,39 +119,6 @@ def greedy_selection(
 # The library: out-of-fold predictions saved by the base jobs
 
 
-def _safe(name: str) -> str:
-    """A file-name-safe, collision-free form of a task or candidate name."""
-    clean = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:60]
-    return f"{clean}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
-
-
-def oof_path(run_dir: str | Path, task: str, candidate: str, fold: int) -> Path:
-    """Where the out-of-fold predictions of one base job live."""
-    return Path(run_dir) / OOF_DIR / _safe(task) / str(int(fold)) / f"{_safe(candidate)}.npz"
-
-
-def save_oof(run_dir: str | Path, rec: Mapping[str, Any], payload: Mapping[str, np.ndarray]) -> Path:
-    """Write a job's ``{"numbers", "preds"}`` atomically (temp file, fsync, rename)."""
-    path = oof_path(run_dir, rec["task"], rec["candidate"], rec["fold"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, numbers=np.asarray(payload["numbers"], dtype=np.int64), preds=np.asarray(payload["preds"], dtype=float))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
-
-
-def load_oof(path: str | Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(numbers, preds)`` from a saved file, or None when it is missing or unreadable."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return z["numbers"], z["preds"]
-    except (OSError, KeyError, ValueError):
-        return None
-
-
 def library_names(config: CandidateConfig, all_candidates: Sequence[CandidateConfig]) -> list[str]:
     """The candidates an ensemble_selection entry draws from: its ``library`` param, or every
     other candidate that is not itself post hoc."""
@@ -188,7 +153,7 @@ class SelectionJob:
 
     @property
     def key(self) -> str:
-        return job_key(self.task.name, self.candidate.name, self.fold.index)
+        return job_id(self.task.name, self.candidate.name, self.fold.index)
 
 
 def build_library(run_dir: str | Path, records: Sequence[Mapping[str, Any]], task: str, fold: int, names: Sequence[str],

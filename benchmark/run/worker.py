@@ -24,9 +24,9 @@ from typing import Any
 from benchmark.candidates import CandidateConfig, Schema, build_estimator
 from benchmark.candidates.ensembles import count_base_fits
 from benchmark.candidates.outputs import epoch_history, fit_device, gpu_seconds, predict_output
-from benchmark.config import TaskConfig
+from benchmark.data.task import TaskConfig
 from benchmark.metrics import score_all
-from benchmark.results.records import n_fits
+from benchmark.results.records import job_id, n_fits
 from benchmark.run.limits import FitTimeout, fit_limit
 from benchmark.run.records import computed_record, error_line, fold_hash
 from benchmark.run.tuning import tune
@@ -65,12 +65,7 @@ class Job:
 
     @property
     def key(self) -> str:
-        return job_key(self.task.name, self.candidate.name, self.fold.index)
-
-
-def job_key(task: str, candidate: str, fold: int) -> str:
-    """The store's identity of a job (resume skips keys already recorded)."""
-    return f"{task}\x1f{candidate}\x1f{fold}"
+        return job_id(self.task.name, self.candidate.name, self.fold.index)
 
 
 # Per-process cache of loaded tasks, so a worker loads each task's data once, not once per job.

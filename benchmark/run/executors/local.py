@@ -35,7 +35,7 @@ from typing import Any
 
 from benchmark.run.executors.threads import MODEL_THREADS, THREAD_VARS
 from benchmark.run.limits import CLOCK_SLOTS, attach_clock, read_clock
-from benchmark.run.records import error_line, lost_record
+from benchmark.run.records import TRACEBACK_FRAMES, error_line, lost_record
 from benchmark.run.worker import Job, preload_tasks, run_job
 
 #: Seconds between the driver's checks of the workers' fit clocks (and the workers' checks of their parent).
@@ -296,7 +296,7 @@ def _worker_main(conn: Connection, clock: Any, n_threads: int, tasks: dict[str, 
         try:
             reply: tuple = ("done", seq, fn(job))
         except BaseException as exc:  # the worker function itself broke (records model errors itself)
-            reply = ("error", seq, error_line(exc, 300), traceback.format_exc(limit=-8))
+            reply = ("error", seq, error_line(exc, 300), traceback.format_exc(limit=-TRACEBACK_FRAMES))
         try:
             conn.send(reply)
         except Exception as exc:  # e.g. the record does not pickle
