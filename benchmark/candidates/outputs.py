@@ -36,23 +36,30 @@ def predict_output(estimator: Any, X: pd.DataFrame, schema: Schema) -> np.ndarra
     return full
 
 
+def _device(estimator: Any) -> tuple[Any, str | None]:
+    """The fitted object that names its training device (the estimator or a pipeline's last
+    step) and that device (its ``device_``, e.g. ``cuda:0``); ``(None, None)`` when none does."""
+    for obj in (estimator, getattr(estimator, "_final_estimator", None)):
+        dev = getattr(obj, "device_", None)
+        if dev:
+            return obj, str(dev)
+    return None, None
+
+
 def gpu_seconds(estimator: Any) -> float:
     """Seconds a fitted estimator (or a pipeline's last step) trained on a GPU; 0.0 on the CPU.
 
     Reads the ``device_`` and ``fit_seconds_`` attributes the neural candidates set.
     """
-    for obj in (estimator, getattr(estimator, "_final_estimator", None)):
-        dev = getattr(obj, "device_", None)
-        if isinstance(dev, str) and dev.startswith("cuda"):
-            return float(getattr(obj, "fit_seconds_", 0.0) or 0.0)
+    obj, dev = _device(estimator)
+    if dev is not None and dev.startswith("cuda"):
+        return float(getattr(obj, "fit_seconds_", 0.0) or 0.0)
     return 0.0
 
 
 def fit_device(estimator: Any) -> str | None:
-    """The device a fitted estimator (or a pipeline's last step) trained on (its ``device_``,
-    e.g. ``cuda:0``), or None when it does not say."""
-    device = getattr(getattr(estimator, "_final_estimator", estimator), "device_", None)
-    return str(device) if device else None
+    """The device a fitted estimator (or a pipeline's last step) trained on, or None when it does not say."""
+    return _device(estimator)[1]
 
 
 def epoch_history(est: Any) -> list[dict[str, Any]] | None:

@@ -310,5 +310,3 @@ def _watch_parent(parent_pid: int) -> None:
         if os.getppid() != parent_pid:
             os._exit(3)
 
-
-#END
