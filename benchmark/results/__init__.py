@@ -5,5 +5,8 @@
 * :mod:`~benchmark.results.records`: facts about stored records (the latest record per job,
   fit counts), plain Python;
 * :mod:`~benchmark.results.table`: :class:`~benchmark.results.table.ResultTable`, the one
-  reader that the report, ``bench rank``, ``compare()`` and ``ci/`` use, and the CSV exports.
+  table view of a run that the report, ``bench rank``, ``compare()`` and ``ci/`` use, and the
+  CSV exports.
+
+Nothing outside this package opens a run directory's files.
 """

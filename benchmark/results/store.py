@@ -68,6 +68,17 @@ class Store:
         except json.JSONDecodeError as exc:
             raise InputError(f"{self.manifest_path}: corrupt JSON ({exc.msg}); the run directory is damaged") from None
 
+    def read_manifest_if_present(self) -> dict[str, Any]:
+        """The manifest as a dict; empty when there is none or it is not an object (an exported
+        table read without its run), :class:`InputError` when it cannot be read."""
+        if not self.manifest_path.exists():
+            return {}
+        try:
+            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{self.manifest_path}: not valid JSON ({exc}); the run directory is damaged") from exc
+        return manifest if isinstance(manifest, dict) else {}
+
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.manifest_path, manifest)

@@ -80,7 +80,7 @@ class ResultTable:
                 df[col] = df[col].astype(str)
         if set(JOB_KEY) <= set(df.columns):
             df = latest_per_job(df).reset_index(drop=True)
-        manifest = _optional_manifest(Path(run_dir))
+        manifest = Store(run_dir).read_manifest_if_present()
         tasks = manifest.get("tasks") if isinstance(manifest.get("tasks"), dict) else {}
         suite = manifest.get("suite") if isinstance(manifest.get("suite"), dict) else {}
         cands = sorted(df["candidate"].unique()) if "candidate" in df.columns else []
@@ -215,7 +215,7 @@ def export_run(run_dir: str | Path) -> ResultTable:
     store = Store(run_dir)
     records = list(store.records())
     table = ResultTable.from_records(records, store.read_manifest())
-    for name, frame in (("results.csv", table.df), ("trials.csv", trials_frame(records))):
+    for name, frame in ((RESULTS_CSV, table.df), ("trials.csv", trials_frame(records))):
         write_text_atomic(Path(run_dir) / name, frame.to_csv(index=False))
     return table
 
@@ -224,18 +224,6 @@ def latest_per_job(df: pd.DataFrame) -> pd.DataFrame:
     """One row per job (task, candidate, outer fold) of an exported table: the last one, as
     :func:`~benchmark.results.records.latest_jobs` does for records."""
     return df.drop_duplicates(subset=list(JOB_KEY), keep="last")
-
-
-def _optional_manifest(root: Path) -> dict[str, Any]:
-    """``manifest.json`` as a dict; empty when absent or not an object, :class:`InputError` when unreadable."""
-    path = root / "manifest.json"
-    if not path.exists():
-        return {}
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not valid JSON ({exc}); the run directory is damaged") from exc
-    return manifest if isinstance(manifest, dict) else {}
 
 
 def _first(s: pd.Series) -> str:

@@ -1,7 +1,7 @@
 """Suite → records: everything that runs a comparison, and nothing that reports it.
 
 * :mod:`~benchmark.run.driver`: ``run_suite`` (tasks, fold plans, jobs, resume, the store);
-  returns the records and the run directory, the callers write the report;
+  returns a ``RunResult`` (run directory, job counts, seconds); the callers write the report;
 * :mod:`~benchmark.run.worker`: one pure job function (a job in, a record out);
 * :mod:`~benchmark.run.tuning`: equal-budget tuning on the inner folds (Optuna);
 * :mod:`~benchmark.run.curves`: the worker's side of learning and budget curves;
