@@ -38,6 +38,7 @@ from benchmark.report.markup import (
     num,
     p_eq,
     p_fmt,
+    p_text,
     score_fmt,
     sd_fmt,
     swatch,
@@ -57,10 +58,6 @@ def _safe_figure(make: Callable[[], str], caption: str, *, name: str, wide: bool
     except Exception as exc:
         log.warning("figure %s could not be drawn: %s", name, exc)
         return f'<p class="note">Figure “{esc(name)}” could not be drawn: {esc(exc)}</p>'
-
-
-def _direction(metric: str) -> str:
-    return direction_text(metric)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,7 +144,7 @@ def leaderboard(a: Analysis, styles: Styles) -> str:
     header.append(("normalised score", "per task 0 = the worst candidate's mean, 1 = the best's; mean ± sd over tasks"))
     if show_raw:
         m = a.raw_metric
-        header.append((f"{m} (mean ± sd)", ("over outer folds" if single else "mean over tasks ± sd over tasks") + f"; {_direction(m)}"))
+        header.append((f"{m} (mean ± sd)", ("over outer folds" if single else "mean over tasks ± sd over tasks") + f"; {direction_text(m)}"))
     header.append("failed jobs")
     if a.rank is not None:
         grp_note = (f"<b>Group</b>: candidates sharing a letter are not significantly different by the Nemenyi test (critical difference "
@@ -234,8 +231,8 @@ def _heatmap(a: Analysis, styles: Styles) -> str:
             row_better = pr["better"] == ra
             bg, fg = _cell_colour(pr["p_holm"], row_better)
             mark = "*" if pr["reject"] else ""
-            title = (f"{ra} vs {cb}: {'row' if row_better else 'column'} ranks better; Wilcoxon p = {p_fmt(pr['p_value'])}, "
-                     f"Holm p = {p_fmt(pr['p_holm'])}; {ra} wins/ties/losses {pr['wins']}/{pr['ties']}/{pr['losses']}").replace("&lt;", "<")
+            title = (f"{ra} vs {cb}: {'row' if row_better else 'column'} ranks better; Wilcoxon p = {p_text(pr['p_value'], below='< 0.001')}, "
+                     f"Holm p = {p_text(pr['p_holm'], below='< 0.001')}; {ra} wins/ties/losses {pr['wins']}/{pr['ties']}/{pr['losses']}")
             cells.append(f'<td style="background:{bg};color:{fg}" class="{"sig" if mark else ""}" title="{esc(title)}">{p_fmt(pr["p_holm"])}{mark}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     legend = ('<div class="hm-legend"><span class="chip" style="background:rgb(31,128,186)"></span> row candidate ranks better '
@@ -314,7 +311,7 @@ def _task(a: Analysis, styles: Styles, task: str) -> str:
     info = a.table.tasks.get(task, {})
     m = a.metrics.get(task, "")
     desc = (f"{esc(info.get('kind'))} · {fmt(info.get('n_rows'))} rows · {fmt(info.get('n_features'))} features "
-            f"({fmt(info.get('n_categorical', 0))} categorical) · tuning metric <b>{esc(m)}</b> ({_direction(m)}) · "
+            f"({fmt(info.get('n_categorical', 0))} categorical) · tuning metric <b>{esc(m)}</b> ({direction_text(m)}) · "
             f"splits: {esc(info.get('split_strategy'))}")
     html = [f"<h3>{esc(task)}</h3><p class=\"muted\">{desc}</p>"]
     sub = a.table.df[a.table.df["task"] == task] if "task" in a.table.df else pd.DataFrame()
@@ -364,7 +361,7 @@ def _task_table(a: Analysis, styles: Styles, task: str) -> str:
         done = f"{n_ok}/{a.n_folds}" if a.n_folds else str(n_ok)
         row.append({"text": done, "sort": repr(n_ok), "cls": "fail" if n_ok < a.n_folds else ""})
         rows.append(row)
-    header = ["candidate"] + [(f"{m}{' (tuning)' if m == m0 else ''}", _direction(m)) for m in metrics] + [("folds ok", "completed outer folds / expected")]
+    header = ["candidate"] + [(f"{m}{' (tuning)' if m == m0 else ''}", direction_text(m)) for m in metrics] + [("folds ok", "completed outer folds / expected")]
     legend = ('<p class="note">Test scores on the outer folds, mean <span class="sd">± sd</span>. '
               '<span class="key best">best</span> best mean; <span class="key tie">≈</span> not significantly worse than the best '
               f"(Nadeau–Bengio corrected resampled t-test over the outer folds, Holm-corrected, α = {a.alpha:g}); unshaded: significantly worse. "
@@ -382,9 +379,9 @@ def _score_cell(v: Spread, c_cmp: pd.DataFrame | None, c: str) -> dict[str, Any]
         if rowc["is_best"]:
             cls, title = "best", "best mean"
         elif not rowc["worse"]:
-            cls, title = "tie", f"not significantly worse than the best (corrected t-test, Holm p = {p_fmt(rowc['p_holm'])})".replace("&lt;", "<")
+            cls, title = "tie", f"not significantly worse than the best (corrected t-test, Holm p = {p_text(rowc['p_holm'], below='< 0.001')})"
         else:
-            title = f"significantly worse than the best (Holm p = {p_fmt(rowc['p_holm'])})".replace("&lt;", "<")
+            title = f"significantly worse than the best (Holm p = {p_text(rowc['p_holm'], below='< 0.001')})"
     elif finite(mean):
         title = "not tested (a fold is missing or failed)"
     return {"text": text, "sort": repr(mean) if finite(mean) else "", "cls": cls, "title": title}
