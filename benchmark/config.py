@@ -22,7 +22,7 @@ from benchmark.candidates.spaces import narrow
 from benchmark.data.registry import DATASETS
 from benchmark.data.task import TaskConfig
 from benchmark.errors import InputError
-from benchmark.metrics import DEFAULT_METRIC, METRICS, get_metric
+from benchmark.metrics import CLASSIFICATION, DEFAULT_METRIC, METRICS, REGRESSION, get_metric
 
 SAMPLERS = ("tpe", "random")
 _MAX_TRIALS = 100_000
@@ -229,7 +229,7 @@ def _metric(value: Any) -> dict[str, str]:
         out = dict(DEFAULT_METRIC)
         for group, name in value.items():
             m = _known_metric(_str(name, f"metric.{group}"), f"metric.{group}")
-            kinds = ("binary", "multiclass") if group == "classification" else ("regression",)
+            kinds = CLASSIFICATION if group == "classification" else REGRESSION
             if not all(m.applies_to(k) for k in kinds):
                 raise InputError(f"'{m.name}' is not a {group} metric", where=f"metric.{group}")
             out[group] = m.name

@@ -23,6 +23,8 @@ from benchmark.errors import InputError
 
 CLASSIFICATION = ("binary", "multiclass")
 REGRESSION = ("regression",)
+#: Every kind of task, in this order wherever kinds are listed.
+KINDS = CLASSIFICATION + REGRESSION
 
 
 @dataclass(frozen=True)

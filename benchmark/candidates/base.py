@@ -19,8 +19,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from benchmark.candidates.spaces import Space
-
-KINDS = ("binary", "multiclass", "regression")
+from benchmark.metrics import KINDS
 
 
 @dataclass(frozen=True)

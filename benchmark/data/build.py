@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from benchmark.data.messages import input_error, preview
-from benchmark.data.task import KINDS, Task, task_hash
+from benchmark.data.task import Task, task_hash
+from benchmark.metrics import KINDS
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-KINDS = ("binary", "multiclass", "regression")
-
 
 @dataclass(frozen=True)
 class TaskConfig:
