@@ -2,7 +2,11 @@
 
 Every error names the file and the field, says what is wrong and what to do, on one line:
 ``suites/foo.yaml: tasks[2].target: column 'label' not in data/credit.csv (columns: ...)``.
-YAML is read with a ``yaml.SafeLoader`` only (which also rejects duplicate keys).
+YAML is read with a ``yaml.SafeLoader`` only (which also rejects duplicate keys), and the work
+it may cause is bounded before anything looks at the values: a suite file is at most
+:data:`MAX_SUITE_BYTES`, and its values, with every alias expanded, at most
+:data:`MAX_SUITE_NODES` (an alias "bomb" is refused from its node counts, never expanded).
+Messages show a bad value through :func:`_shown`, a repr cut to one short line.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import reprlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,6 +30,12 @@ from benchmark.errors import InputError
 from benchmark.metrics import CLASSIFICATION, DEFAULT_METRIC, METRICS, REGRESSION, get_metric
 
 SAMPLERS = ("tpe", "random")
+#: Largest suite file read (a suite is a page of text; a bigger file is refused before parsing).
+MAX_SUITE_BYTES = 256_000
+#: Most YAML values (scalars, lists, mappings) a suite may hold with its aliases expanded.
+MAX_SUITE_NODES = 20_000
+#: Longest free text (``description``) a suite may carry.
+MAX_TEXT_CHARS = 20_000
 _MAX_TRIALS = 100_000
 _MAX_FOLDS = 1_000
 _SUITE_KEYS = {
@@ -40,7 +51,26 @@ DEFAULT_LEARNING_CURVE = (0.1, 0.2, 0.4, 0.7, 1.0)
 
 
 class _SuiteLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that rejects a key given twice in one mapping (YAML keeps the last silently)."""
+    """``yaml.SafeLoader`` that rejects a key given twice in one mapping (YAML keeps the last
+    silently) and a document that would expand to more than :data:`MAX_SUITE_NODES` values."""
+
+    _n_nodes = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        self._n_nodes += 1
+        if self._n_nodes > MAX_SUITE_NODES:
+            raise _TooBig(f"more than {MAX_SUITE_NODES:,} values in the file")
+        return super().compose_node(parent, index)
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        size = _expanded_size(node, {})
+        if size > MAX_SUITE_NODES:
+            raise _TooBig(f"{_count(size)} values once its aliases (*name) are expanded")
+        return super().construct_document(node)
+
+
+class _TooBig(yaml.YAMLError):
+    """A suite over :data:`MAX_SUITE_NODES` values (counted while composing, aliases expanded)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -123,13 +153,49 @@ class Suite:
         return replace(self, **changes)
 
 
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many values ``node`` holds once every alias is expanded; each distinct node is counted
+    once (``memo``), so a billion-laughs document is measured in microseconds, not expanded."""
+    key = id(node)
+    if key not in memo:
+        memo[key] = 0  # a recursive alias counts as nothing more; SafeLoader reports it
+        if isinstance(node, yaml.SequenceNode):
+            memo[key] = 1 + sum(_expanded_size(n, memo) for n in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            memo[key] = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+        else:
+            memo[key] = 1
+    return memo[key]
+
+
+def _count(n: int) -> str:
+    return f"{n:,}" if n < 10**15 else f"about 10^{len(str(n)) - 1}"
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 2, 4, 4, 60, 60, 40
+
+
+def _shown(value: Any) -> str:
+    """A bad value as it goes into an error message: a repr cut to one short line, bounded in
+    time and length whatever the value (a huge list, an expanded alias bomb)."""
+    return _REPR.repr(value).replace("\n", " ")
+
+
 def load_suite(path: str | Path) -> Suite:
     """Read and validate a suite YAML file; raise InputError naming file and field on any problem."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"suite file not found: {p} (see `bench list suites`)")
+    size = p.stat().st_size
+    if size > MAX_SUITE_BYTES:
+        raise InputError(f"the file is {size:,} bytes, over the limit of {MAX_SUITE_BYTES:,} for a suite; "
+                         f"a suite names its data files, it does not hold data", where=str(p))
     try:
         raw = yaml.load(p.read_text(encoding="utf-8"), Loader=_SuiteLoader)  # a SafeLoader subclass
+    except _TooBig as exc:
+        raise InputError(f"the suite holds {exc}, over the limit of {MAX_SUITE_NODES:,}; a suite is a short list "
+                         f"of tasks and candidates: remove the aliases or the bulk data", where=str(p)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -175,7 +241,7 @@ def parse_suite(raw: Any, *, source: str = "<memory>", base_dir: str = ".") -> S
     candidates = parse_candidates(raw["candidates"])
     return Suite(
         name=name,
-        description=str(raw.get("description", "")),
+        description=_text(raw.get("description"), "description"),
         tasks=tasks,
         candidates=candidates,
         source=source,
@@ -377,7 +443,18 @@ def _unknown_keys(raw: Mapping[str, Any], allowed: set[str], where: str) -> None
 
 def _str(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InputError(f"must be a non-empty string (got {value!r})", where=where)
+        raise InputError(f"must be a non-empty string (got {_shown(value)})", where=where)
+    return value
+
+
+def _text(value: Any, where: str) -> str:
+    """Optional free text: a string of at most :data:`MAX_TEXT_CHARS` characters (absent → "")."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"must be text (got a {type(value).__name__}: {_shown(value)}); quote it", where=where)
+    if len(value) > MAX_TEXT_CHARS:
+        raise InputError(f"is {len(value):,} characters long, over the limit of {MAX_TEXT_CHARS:,}; shorten it", where=where)
     return value
 
 
@@ -392,7 +469,7 @@ def _int(value: Any, where: str, *, low: int, high: int | None = None) -> int:
             hint = "; write plain digits without quotes (YAML reads exponent notation like 1e12 as text)"
         elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
             hint = "; write it without a decimal point or exponent"
-        raise InputError(f"must be a whole number (got {value!r}){hint}", where=where)
+        raise InputError(f"must be a whole number (got {_shown(value)}){hint}", where=where)
     if value < low:
         raise InputError(f"must be ≥ {low} (got {value})", where=where)
     if high is not None and value > high:
@@ -414,7 +491,7 @@ def _opt_int(value: Any, where: str, *, low: int) -> int | None:
 
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"must be a finite number (got {value!r})", where=where)
+        raise InputError(f"must be a finite number (got {_shown(value)})", where=where)
     return float(value)
 
 
@@ -431,7 +508,7 @@ def _opt_positive(value: Any, where: str) -> float | None:
 
 def _inner(value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"must be a number of inner folds (≥ 2) or a holdout fraction like 0.2 (got {value!r})", where="inner")
+        raise InputError(f"must be a number of inner folds (≥ 2) or a holdout fraction like 0.2 (got {_shown(value)})", where="inner")
     if isinstance(value, float) and 0 < value < 1:
         return value
     if isinstance(value, int) and 2 <= value <= _MAX_FOLDS:
@@ -450,7 +527,7 @@ def _learning_curve(value: Any) -> tuple[float, ...]:
     if value is False:
         return ()
     if not isinstance(value, (list, tuple)):
-        raise InputError(f"write a list of training fractions like [0.1, 0.2, 0.4, 0.7, 1.0], or false to turn learning curves off (got {value!r})", where=where)
+        raise InputError(f"write a list of training fractions like [0.1, 0.2, 0.4, 0.7, 1.0], or false to turn learning curves off (got {_shown(value)})", where=where)
     if not value:
         return ()
     out: list[float] = []
@@ -469,13 +546,13 @@ def _learning_curve(value: Any) -> tuple[float, ...]:
 
 def _bool(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
-        raise InputError(f"must be true or false (got {value!r})", where=where)
+        raise InputError(f"must be true or false (got {_shown(value)})", where=where)
     return value
 
 
 def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
     if value not in choices:
-        raise InputError(f"must be one of {', '.join(choices)} (got {value!r})", where=where)
+        raise InputError(f"must be one of {', '.join(choices)} (got {_shown(value)})", where=where)
     return value
 
 

@@ -121,7 +121,9 @@ def task_from_table(
     group_arr = _role_array(frame[groups], "groups", groups, origin) if groups else None
     time_arr = _time_array(frame[time], time, origin) if time else None
     removed = {target, *drop, *(c for c in (groups, time) if c)}
-    X = _encode_features(frame.drop(columns=list(removed)), origin)
+    features = frame.drop(columns=list(removed))
+    _refuse_label_copies(features, frame[target], y, kind=kind, label=label, origin=origin)
+    X = _encode_features(features, origin)
     if X.shape[1] == 0:
         raise input_error(f"{origin}: no feature columns left after removing target/drop/groups/time columns")
     idx = _subsample_index(y, kind=kind, max_rows=max_rows, seed=seed, origin=origin)
@@ -143,8 +145,12 @@ def _check_columns(
     time: str | None,
     origin: str,
 ) -> None:
-    """Every named column exists and no column plays two roles."""
+    """Every named column exists, no name is used twice and no column plays two roles."""
     columns = [str(c) for c in frame.columns]
+    dups = sorted({c for c in columns if columns.count(c) > 1}) if len(set(columns)) != len(columns) else []
+    if dups:
+        raise input_error(f"{origin}: duplicate column name{'s' if len(dups) > 1 else ''} {preview(dups, 5)}; "
+                          f"a repeated target would become a feature: rename or remove the copies")
     if target not in frame.columns:
         raise input_error(f"target column {target!r} not in {origin}{_suggest(target, columns)} (columns: {preview(columns)})", field="target")
     for role, names in (("drop", list(drop)), ("groups", [groups] if groups else []), ("time", [time] if time else [])):
@@ -155,6 +161,48 @@ def _check_columns(
                 raise input_error(f"{role} column {col!r} in {origin} is also the target; pick different columns", field=role)
     if groups and time and groups == time:
         raise input_error(f"column {groups!r} in {origin} is both groups and time; pick one")
+
+
+def _refuse_label_copies(features: pd.DataFrame, raw_target: pd.Series, y: np.ndarray, *, kind: str, label: str, origin: str) -> None:
+    """Refuse a feature that is the target under another name, whatever that name is.
+
+    Classification: a column without missing values whose values map one-to-one onto the
+    classes (a copy, or a relabelling such as yes/no for 1/0). Regression: a numeric column equal
+    to the target up to an affine rescale (a copy, other units). Such a column scores perfectly
+    and silently; a column the user really wants can be dropped (``drop``) instead.
+    """
+    n = len(raw_target)
+    if kind == "regression":
+        yc = y - y.mean()
+        y_norm = float(np.sqrt(yc @ yc))
+    else:
+        n_classes = int(y.max()) + 1
+    for col in features.columns:
+        s = features[col]
+        if len(s) != n or bool(s.isna().any()):
+            continue
+        if kind == "regression":
+            if y_norm == 0 or not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+                continue
+            v = s.to_numpy(dtype=float)
+            if not np.all(np.isfinite(v)):
+                continue
+            vc = v - v.mean()
+            v_norm = float(np.sqrt(vc @ vc))
+            if v_norm == 0 or abs(float(vc @ yc)) / (v_norm * y_norm) < 1 - 1e-12:
+                continue
+            how = "equal to it" if np.array_equal(v, y) else "a rescaled copy of it"
+        else:
+            if int(s.nunique()) != n_classes:
+                continue
+            pairs = pd.DataFrame({"f": s.to_numpy(), "y": y}).drop_duplicates()
+            if len(pairs) != n_classes:
+                continue
+            how = "a copy of it" if s.astype(str).equals(raw_target.astype(str)) else "a relabelled copy of it (one value per class)"
+        raise input_error(
+            f"feature column {str(col)!r} in {origin} is {how}: it would leak the {label} into the features; "
+            f"add it to drop, or remove it from the data", field="drop",
+        )
 
 
 def _check_min_rows(n: int, origin: str) -> None:

@@ -12,8 +12,10 @@ every source ends in the same kind of :class:`~benchmark.data.task.Task`.
 
 from __future__ import annotations
 
+import csv
 import difflib
 import functools
+import gzip
 import os
 import socket
 from collections.abc import Callable, Sequence
@@ -31,6 +33,8 @@ from benchmark.errors import InputError
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+#: Seconds between OpenML download attempts; scikit-learn requires a positive number (0.0 is refused).
+OPENML_RETRY_DELAY = 0.1
 
 
 def list_datasets() -> pd.DataFrame:
@@ -218,7 +222,9 @@ def _read_table(path: Path, shown: str) -> pd.DataFrame:
     if lower.endswith(PARQUET_SUFFIXES):
         frame = _read_parquet(path, shown)
     else:
-        frame = _read_csv(path, shown, sep="\t" if ".tsv" in lower else ",")
+        sep = "\t" if ".tsv" in lower else ","
+        frame = _read_csv(path, shown, sep=sep)
+        _refuse_duplicate_header(_raw_header(path, sep), shown)
     if frame.shape[0] == 0:
         raise input_error(f"{shown}: file has a header but no data rows", field="path")
     return frame
@@ -239,13 +245,40 @@ def _read_csv(path: Path, shown: str, *, sep: str) -> pd.DataFrame:
         raise input_error(f"{shown}: cannot read as {'TSV' if sep == chr(9) else 'CSV'}: {_first_line(exc)}", field="path") from None
 
 
+def _raw_header(path: Path, sep: str) -> list[str]:
+    """The header row exactly as written (pandas renames a repeated name ``label`` to ``label.1``,
+    which would turn a copy of the target into a feature); empty when it cannot be read here."""
+    opener: Callable[..., Any] = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
+            return next(csv.reader(fh, delimiter=sep), [])
+    except (csv.Error, OSError, EOFError, UnicodeDecodeError):  # pandas already read it; keep its verdict
+        return []
+
+
+def _refuse_duplicate_header(header: Sequence[str], shown: str) -> None:
+    """Refuse a header that names a column twice (empty names are left to pandas' ``Unnamed: N``)."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, 1):
+        if name.strip() == "":
+            continue
+        if name in seen:
+            dups = sorted({n for n in header if n.strip() and header.count(n) > 1})
+            raise input_error(
+                f"{shown}: duplicate column name{'s' if len(dups) > 1 else ''} {preview(dups, 5)} in the header "
+                f"(columns {seen[name]} and {i}); a repeated target would become a feature: rename or remove the copies",
+                field="path",
+            )
+        seen[name] = i
+
+
 def _read_parquet(path: Path, shown: str) -> pd.DataFrame:
     try:
         return pd.read_parquet(path)
     except ImportError as exc:  # pragma: no cover - pyarrow is a dependency
-        raise input_error(f"{shown}: reading Parquet needs pyarrow ({_first_line(exc)})") from None
+        raise input_error(f"{shown}: reading Parquet needs pyarrow ({_first_line(exc)})", field="path") from None
     except Exception as exc:  # pyarrow raises many types (ArrowInvalid, OSError, ...)
-        raise input_error(f"{shown}: cannot read as Parquet: {_first_line(exc)}") from None
+        raise input_error(f"{shown}: cannot read as Parquet: {_first_line(exc)}", field="path") from None
 
 
 def _fetch_openml_frame(data_id: int, timeout: float) -> tuple[pd.DataFrame, list[str], str]:
@@ -255,7 +288,7 @@ def _fetch_openml_frame(data_id: int, timeout: float) -> tuple[pd.DataFrame, lis
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout)
     try:
-        bunch = fetch_openml(data_id=data_id, as_frame=True, n_retries=1, delay=0.0)
+        bunch = fetch_openml(data_id=data_id, as_frame=True, n_retries=1, delay=OPENML_RETRY_DELAY)
     except Exception as exc:  # URLError, TimeoutError, OpenMLError, ...
         raise input_error(
             f"OpenML dataset {data_id}: download failed ({type(exc).__name__}: {_first_line(exc)}); "
