@@ -50,6 +50,10 @@ _MAX_RETRIES = 10
 DEFAULT_LEARNING_CURVE = (0.1, 0.2, 0.4, 0.7, 1.0)
 
 
+class _TooBig(yaml.YAMLError):
+    """A suite over :data:`MAX_SUITE_NODES` values (counted while composing, aliases expanded)."""
+
+
 class _SuiteLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that rejects a key given twice in one mapping (YAML keeps the last
     silently) and a document that would expand to more than :data:`MAX_SUITE_NODES` values."""
@@ -59,7 +63,7 @@ class _SuiteLoader(yaml.SafeLoader):
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         self._n_nodes += 1
         if self._n_nodes > MAX_SUITE_NODES:
-            raise _TooBig(f"more than {MAX_SUITE_NODES:,} values in the file")
+            raise _TooBig(f"more than {MAX_SUITE_NODES:,} values")
         return super().compose_node(parent, index)
 
     def construct_document(self, node: yaml.Node) -> Any:
@@ -67,10 +71,6 @@ class _SuiteLoader(yaml.SafeLoader):
         if size > MAX_SUITE_NODES:
             raise _TooBig(f"{_count(size)} values once its aliases (*name) are expanded")
         return super().construct_document(node)
-
-
-class _TooBig(yaml.YAMLError):
-    """A suite over :data:`MAX_SUITE_NODES` values (counted while composing, aliases expanded)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -194,7 +194,7 @@ def load_suite(path: str | Path) -> Suite:
     try:
         raw = yaml.load(p.read_text(encoding="utf-8"), Loader=_SuiteLoader)  # a SafeLoader subclass
     except _TooBig as exc:
-        raise InputError(f"the suite holds {exc}, over the limit of {MAX_SUITE_NODES:,}; a suite is a short list "
+        raise InputError(f"the suite holds {exc}, over the limit for a suite; it should be a short list "
                          f"of tasks and candidates: remove the aliases or the bulk data", where=str(p)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

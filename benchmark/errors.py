@@ -35,3 +35,7 @@ class InputError(BenchmarkError, ValueError):
 
 class IncompatibleRunError(BenchmarkError):
     """A resume, report or comparison would mix runs that differ (suite, data, versions)."""
+
+
+class RunBusyError(BenchmarkError):
+    """Another process is writing to the run directory (it holds the run's lock)."""

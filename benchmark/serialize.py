@@ -32,8 +32,52 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
     A reader never sees a half-written file, and a crash leaves the old file in place.
     """
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to a hidden temporary file beside ``path`` (flushed to disk), then rename it
+    over ``path``. When writing fails (a full disk, a read-only folder) the temporary file is
+    removed, ``path`` keeps its old content and the error names ``path`` (:func:`disk_error`)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # per process: two writers never share one
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        discard(tmp)
+        raise disk_error(exc, path) from None
     return path
+
+
+def discard(path: str | Path) -> None:
+    """Remove a temporary file if it is there (cleanup after a failed write; never raises)."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def disk_error(exc: OSError, path: str | Path) -> Exception:
+    """A failed write as one line naming the file and the fix (an InputError, exit 2), for the
+    faults a user can fix: a full disk, a read-only folder, no permission, a name too long.
+    Other OS errors are returned unchanged."""
+    import errno
+
+    from benchmark.errors import InputError
+
+    fixes = {
+        errno.ENOSPC: "the disk is full; free some space and rerun (with --resume for a run)",
+        errno.EDQUOT: "the disk quota is exceeded; free some space and rerun (with --resume for a run)",
+        errno.EROFS: "the file system is read-only; write somewhere else (--out)",
+        errno.EACCES: "permission denied; write somewhere you may write (--out)",
+        errno.EPERM: "permission denied; write somewhere you may write (--out)",
+        errno.ENAMETOOLONG: "the file name is too long; choose a shorter name or --out",
+    }
+    fix = fixes.get(exc.errno or 0)
+    if fix is None:
+        return exc
+    return InputError(f"cannot write {path}: {fix}")

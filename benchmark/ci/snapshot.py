@@ -98,7 +98,9 @@ def snapshot_from_run(run_dir: str | Path) -> Snapshot:
     from benchmark.results.store import Store, read_unmixed
     from benchmark.results.table import ResultTable
 
-    manifest, records = read_unmixed(Store(run_dir), hint=" (remove those lines or rerun into a new folder)")
+    store = Store(run_dir)
+    with store.reading():  # not while a run writes to it
+        manifest, records = read_unmixed(store, hint=" (remove those lines or rerun into a new folder)")
     table = ResultTable.from_records(records, manifest)
     if table.df.empty:
         raise InputError(f"{run_dir}: no completed jobs in records.jsonl; run the suite first (bench run SUITE --out {run_dir})")

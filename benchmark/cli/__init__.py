@@ -83,16 +83,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(args)
     if args.command == "report":
-        from benchmark.report import write_report
-        from benchmark.results.store import require_unmixed
-
-        require_unmixed(args.run_dir, force=args.force)  # clear error if not a run directory or records are mixed
-        from benchmark.results.table import export_run
-
-        export_run(args.run_dir)
-        path = write_report(args.run_dir, out=args.out)
-        print(path)
-        return 0
+        return _report(args)
     if args.command == "rank":
         from benchmark.cli import rank
 
@@ -104,6 +95,26 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "list":
         return _list(args.what)
     raise AssertionError(args.command)
+
+
+def _report(args: argparse.Namespace) -> int:
+    """``bench report``: with ``--out`` elsewhere it only reads the run (an archived, read-only
+    run renders); without, it writes ``report.html`` and refreshes the exports in the run
+    directory, as its writer (under the run's lock). Either way it waits for no running writer."""
+    from benchmark.report import write_report
+    from benchmark.results.store import Store, require_unmixed
+    from benchmark.results.table import export_run
+
+    store = Store(args.run_dir)
+    store.read_manifest()  # clear error if not a run directory, before any lock file is made
+    inside = args.out is None or Path(args.out).resolve().parent == store.root.resolve()
+    with store.writing("bench report") if inside else store.reading():
+        require_unmixed(args.run_dir, force=args.force)  # clear error if records are mixed
+        if inside:
+            export_run(args.run_dir)
+        path = write_report(args.run_dir, out=args.out)
+    print(path)
+    return 0
 
 
 #: Where suites are looked up by name: the current project, then the suites shipped with the package.

@@ -11,31 +11,82 @@ Layout of a run directory::
                      ensembles: oof/<task>/<fold>/<candidate>.npz (``allow_pickle=False``)
 
 A job's line is written in one ``write`` and flushed to disk before the job counts as done, so
-a run killed at any moment loses at most the jobs in flight. A half-written last line is
-detected on open and cut off before anything is appended.
+a run killed at any moment loses at most the jobs in flight. A half-written last line, and a
+damaged line anywhere (NUL bytes from a power loss, JSON that is not a record), is skipped by
+every reader with one warning, and moved to ``records.corrupt`` by the next ``--resume`` before
+anything is appended; its job runs again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
 from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmark.errors import IncompatibleRunError, InputError
-from benchmark.serialize import jsonable, write_text_atomic
+from benchmark.errors import IncompatibleRunError, InputError, RunBusyError
+from benchmark.serialize import discard, disk_error, jsonable, write_bytes_atomic, write_text_atomic
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 RECORDS = "records.jsonl"
+#: Where ``bench run --resume`` moves damaged lines of ``records.jsonl`` (kept, never parsed).
+CORRUPT = "records.corrupt"
+#: The run's lock file: held exclusively by the one writer (``bench run``), shared by readers.
+LOCK = ".lock"
+#: Run directories (resolved) whose lock this process holds, so that a nested reader does not wait on itself.
+_HELD: set[str] = set()
+#: Record fields a job record cannot be used without.
+_JOB_FIELDS = ("key", "task", "candidate", "fold")
+#: (file, size, mtime) whose damaged lines were already reported in this process: one warning each.
+_WARNED: set[tuple[str, int, int]] = set()
 OOF_DIR = "oof"
+
+
+def parse_record_line(raw: bytes) -> dict[str, Any] | None:
+    """One line of ``records.jsonl`` as a record, or None when it is damaged: NUL bytes glued to
+    its ends are cut off; invalid UTF-8 or JSON, a value that is not an object, or a job record
+    without its key fields is damage."""
+    text = raw.strip(b"\x00").strip()
+    if not text:
+        return None
+    try:
+        rec = json.loads(text.decode("utf-8"))
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        return None
+    if not isinstance(rec, dict):
+        return None
+    if rec.get("type") == "job" and not (isinstance(rec.get("key"), str) and all(f in rec for f in _JOB_FIELDS)):
+        return None
+    return rec
+
+
+def _flock(fd: int, *, exclusive: bool, root: Path) -> None:
+    """Take an flock on ``fd`` without waiting; RunBusyError naming the holder when it is taken."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks, one writer is up to the user
+        return
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            owner = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+        except OSError:
+            owner = "another process"
+        if not exclusive:
+            raise RunBusyError(f"{root}: {owner} is writing to this run directory; wait until it ends, then try again") from None
+        raise RunBusyError(f"{root}: another process is using this run directory (its writer: {owner}); one writer at a "
+                           f"time, or records would mix: wait until it ends, or use another --out") from None
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -83,50 +134,163 @@ class Store:
         self.root.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.manifest_path, manifest)
 
+    # -- the lock -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writing(self, command: str = "bench run") -> Iterator[None]:
+        """Hold the run directory's exclusive lock (creating the folder and ``.lock``) for the
+        block; :class:`RunBusyError` at once when another process holds it. The lock is an
+        ``flock`` on an open file: the kernel drops it when the process ends, however it ends
+        (kill -9 included), so a stale lock never blocks a resume."""
+        key = str(self.root.resolve())
+        if key in _HELD:
+            yield
+            return
+        path = self.root / LOCK
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise disk_error(exc, path) from None
+        try:
+            _flock(fd, exclusive=True, root=self.root)
+            stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            with contextlib.suppress(OSError):  # the owner's note is for messages only
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{command} (pid {os.getpid()}, since {stamp} UTC)".encode())
+            _HELD.add(key)
+            yield
+        finally:
+            _HELD.discard(key)
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Hold the run directory's lock shared for the block (readers wait for no one but a
+        writer); :class:`RunBusyError` while a run writes. Never writes: a run without a lock file
+        (an old run, a read-only archive nobody can write to) is read without one."""
+        if str(self.root.resolve()) in _HELD:
+            yield
+            return
+        try:
+            fd = os.open(self.root / LOCK, os.O_RDONLY)
+        except OSError:
+            yield
+            return
+        try:
+            _flock(fd, exclusive=False, root=self.root)
+            yield
+        finally:
+            os.close(fd)
+
     # -- records ------------------------------------------------------------------------------
     def records(self) -> Iterator[dict[str, Any]]:
-        """Every complete record in order; a torn last line (killed mid-write) is skipped."""
+        """Every readable record in order.
+
+        A torn last line (killed mid-write) is skipped. So is a damaged line anywhere (what a
+        power loss or a disk fault leaves: NUL bytes, invalid UTF-8 or JSON, JSON that is not an
+        object, a job record without its key fields); NUL bytes glued to either end of an
+        otherwise whole line are cut off and the record is kept. The damaged lines are reported
+        in one warning per file state and command (``bench run --resume`` moves them to
+        ``records.corrupt``); the jobs they held count as not done, so a resume reruns them.
+        """
         if not self.records_path.is_file():
             return
+        bad: list[int] = []
+        torn = 0
         with self.records_path.open("rb") as fh:
             for lineno, raw in enumerate(fh, 1):
                 if not raw.endswith(b"\n"):
-                    log.warning("%s: dropping a half-written last record (line %d)", self.records_path, lineno)
-                    return
-                try:
-                    yield json.loads(raw)
-                except json.JSONDecodeError:
-                    log.warning("%s: skipping unreadable line %d", self.records_path, lineno)
+                    torn = lineno if raw.strip(b"\x00 \t\r") else 0
+                    break
+                rec = parse_record_line(raw)
+                if rec is None:
+                    if raw.strip(b"\x00 \t\r\n"):
+                        bad.append(lineno)
+                    continue
+                yield rec
+        self._warn_once(bad, torn)
+
+    def _warn_once(self, bad: list[int], torn: int) -> None:
+        if not bad and not torn:
+            return
+        try:
+            st = self.records_path.stat()
+            state = (str(self.records_path.resolve()), st.st_size, st.st_mtime_ns)
+        except OSError:
+            state = (str(self.records_path), -1, -1)
+        if state in _WARNED:
+            return
+        _WARNED.add(state)
+        parts = []
+        if bad:
+            shown = ", ".join(map(str, bad[:5])) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+            parts.append(f"skipping {len(bad)} damaged line{'s' if len(bad) > 1 else ''} ({shown})")
+        if torn:
+            parts.append(f"dropping a half-written last record (line {torn})")
+        log.warning("%s: %s; their jobs count as not done: `bench run --resume` reruns them and moves the damaged lines to %s",
+                    self.records_path, "; ".join(parts), CORRUPT)
 
     def done_keys(self) -> set[str]:
         return {r["key"] for r in self.records() if r.get("type") == "job"}
 
     def repair(self) -> int:
-        """Cut a half-written last line off the records file; return the bytes removed."""
+        """Make the records file whole before appending (the writer only, under its lock): cut a
+        half-written last line, and move damaged lines (see :meth:`records`) to
+        ``records.corrupt`` beside it, rewriting the file atomically. Return the bytes removed."""
         path = self.records_path
-        if not path.is_file():
+        if not path.is_file() or path.stat().st_size == 0:
             return 0
-        size = path.stat().st_size
-        if size == 0:
+        data = path.read_bytes()
+        lines = data.splitlines(keepends=True)
+        keep: list[bytes] = []
+        moved: list[bytes] = []
+        for raw in lines:
+            if not raw.endswith(b"\n"):
+                if raw.strip(b"\x00 \t\r"):
+                    moved.append(raw + b"\n")
+                continue
+            rec = parse_record_line(raw)
+            if rec is None:
+                if raw.strip(b"\x00 \t\r\n"):
+                    moved.append(raw)
+                continue
+            keep.append(raw if raw.strip(b"\x00") == raw else raw.strip(b"\x00"))
+        new = b"".join(keep)
+        if new == data:
             return 0
-        with path.open("rb+") as fh:
-            fh.seek(0)
-            data = fh.read()
-            if data.endswith(b"\n"):
-                return 0
-            keep = data.rfind(b"\n") + 1
-            fh.truncate(keep)
-        log.warning("%s: removed a half-written record (%d bytes)", path, size - keep)
-        return size - keep
+        if moved:
+            with (self.root / CORRUPT).open("ab") as fh:
+                fh.write(b"".join(moved))
+                fh.flush()
+                os.fsync(fh.fileno())
+        write_bytes_atomic(path, new)
+        log.warning("%s: moved %d damaged or half-written line(s) (%d bytes) to %s; their jobs run again",
+                    path, len(moved), len(data) - len(new), CORRUPT)
+        return len(data) - len(new)
 
     def append(self, record: dict[str, Any]) -> None:
-        """Append one record as a single line and fsync it."""
-        line = json.dumps(jsonable(record), sort_keys=True, allow_nan=False) + "\n"
-        self.root.mkdir(parents=True, exist_ok=True)
-        with self.records_path.open("ab") as fh:
-            fh.write(line.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
+        """Append one record as a single line and fsync it. When the disk refuses (full, read-only)
+        the file is cut back to where it was, so no half line is left, and the error names it."""
+        line = (json.dumps(jsonable(record), sort_keys=True, allow_nan=False) + "\n").encode("utf-8")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.records_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise disk_error(exc, self.records_path) from None
+        start = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError as exc:
+            try:
+                os.ftruncate(fd, start)
+            except OSError:
+                pass
+            raise disk_error(exc, self.records_path) from None
+        finally:
+            os.close(fd)
 
 
 def check_compatible(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -263,13 +427,17 @@ def oof_path(run_dir: str | Path, task: str, candidate: str, fold: int) -> Path:
 def save_oof(run_dir: str | Path, rec: Mapping[str, Any], payload: Mapping[str, np.ndarray]) -> Path:
     """Write a job's ``{"numbers", "preds"}`` atomically (temp file, fsync, rename)."""
     path = oof_path(run_dir, rec["task"], rec["candidate"], rec["fold"])
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, numbers=np.asarray(payload["numbers"], dtype=np.int64), preds=np.asarray(payload["preds"], dtype=float))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            np.savez(fh, numbers=np.asarray(payload["numbers"], dtype=np.int64), preds=np.asarray(payload["preds"], dtype=float))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        discard(tmp)
+        raise disk_error(exc, path) from None
     return path
 
 

@@ -20,7 +20,7 @@ from benchmark import provenance
 from benchmark.config import Suite
 from benchmark.errors import InputError
 from benchmark.results.records import job_id
-from benchmark.results.store import Store, require_compatible, require_unmixed
+from benchmark.results.store import LOCK, Store, require_compatible, require_unmixed
 from benchmark.run.executors import (
     MODEL_THREADS,
     check_reachable,
@@ -320,11 +320,31 @@ def run_suite(
     manifest["executor"] = describe(executor, jobs)
     run_dir = _choose_run_dir(suite, out, resume)
     store = Store(run_dir)
+    _check_resumable(store, manifest, resume=resume, force=force)  # reads only: a refusal leaves the folder as it was
+    with store.writing():  # one writer per run directory; a second driver stops here
+        _check_resumable(store, manifest, resume=resume, force=force)  # again: another writer may have come first
+        n_total, n_done, n_failed = _run_locked(suite, store, manifest, tasks, plans, in_memory=in_memory, jobs=jobs,
+                                                isolate=isolate, executor=executor, progress=progress)
+        from benchmark.results.table import export_run
+
+        export_run(run_dir)
+    return RunResult(run_dir, n_total, n_done, n_failed, time.perf_counter() - t0)
+
+
+def _check_resumable(store: Store, manifest: dict[str, Any], *, resume: bool, force: bool) -> None:
+    """Refuse (without writing) a run directory that holds a run unless resuming a compatible one."""
     if store.exists():
         if not resume:
-            raise InputError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --out")
-        require_compatible(store.read_manifest(), manifest, force=force, where=str(run_dir))
-        require_unmixed(run_dir, force=force)  # records of other data/splits would be skipped as "done"
+            raise InputError(f"{store.root} already holds a run; pass --resume to continue it, or choose another --out")
+        require_compatible(store.read_manifest(), manifest, force=force, where=str(store.root))
+        require_unmixed(store.root, force=force)  # records of other data/splits would be skipped as "done"
+
+
+def _run_locked(suite: Suite, store: Store, manifest: dict[str, Any], tasks: dict[str, Any], plans: dict[str, FoldPlan], *,
+                in_memory: bool, jobs: int, isolate: bool, executor: Any, progress: bool) -> tuple[int, int, int]:
+    """The body of :func:`run_suite`, run while it holds the run directory's lock:
+    (jobs in all, jobs done before, jobs that failed now)."""
+    if store.exists():
         store.repair()
         manifest["created"] = store.read_manifest().get("created", manifest["created"])
         manifest["resumed"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -336,7 +356,7 @@ def run_suite(
     n_post = len(post_keys)
     n_total = len(all_jobs) + n_post
     n_done = len(all_jobs) - len(todo) + len(post_keys & done)
-    log.info("%s: %d jobs, %d already done, %d to run", run_dir, n_total, n_done, n_total - n_done)
+    log.info("%s: %d jobs, %d already done, %d to run", store.root, n_total, n_done, n_total - n_done)
     pools: list[Any] = []  # one executor for both phases, started only if there is work
 
     def pool():
@@ -359,10 +379,7 @@ def run_suite(
         raise
     for p in pools:
         p.close()
-    from benchmark.results.table import export_run
-
-    export_run(run_dir)
-    return RunResult(run_dir, n_total, n_done, n_failed, time.perf_counter() - t0)
+    return n_total, n_done, n_failed
 
 
 def _choose_run_dir(suite: Suite, out: str | Path | None, resume: bool) -> Path:
@@ -370,7 +387,7 @@ def _choose_run_dir(suite: Suite, out: str | Path | None, resume: bool) -> Path:
         p = Path(out)
         if p.exists() and not p.is_dir():
             raise InputError(f"--out {out}: is a file, not a folder; give a new folder for the run")
-        if p.is_dir() and not Store(p).exists() and any(p.iterdir()):
+        if p.is_dir() and not Store(p).exists() and any(f.name != LOCK for f in p.iterdir()):
             raise InputError(f"--out {out}: folder is not empty and holds no run (manifest.json); give a new or empty folder")
         return p
     if resume:
