@@ -27,6 +27,37 @@ def jsonable(obj: Any) -> Any:
     return str(obj)
 
 
+#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell made inert for spreadsheets: ``'`` is put before text that starts with one of
+    :data:`FORMULA_START` (or with quotes followed by one, so that :func:`csv_uncell` is exact).
+    Numbers and other values pass unchanged."""
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_uncell(value: Any) -> Any:
+    """The inverse of :func:`csv_cell`, for reading a CSV this toolkit wrote."""
+    if isinstance(value, str) and value.startswith("'") and value.lstrip("'").startswith(FORMULA_START):
+        return value[1:]
+    return value
+
+
+def csv_text(frame: Any) -> str:
+    """A DataFrame as CSV text (no index) with every text cell and column name passed through
+    :func:`csv_cell`: the one way this toolkit writes CSV."""
+    safe = frame.copy()
+    for col in safe.columns:
+        if safe[col].dtype == object or str(safe[col].dtype) in ("string", "str"):
+            safe[col] = safe[col].map(csv_cell)
+    safe.columns = [csv_cell(str(c)) for c in safe.columns]
+    return safe.to_csv(index=False)
+
+
 def write_text_atomic(path: str | Path, text: str) -> Path:
     """Write ``text`` to a hidden temporary file beside ``path``, then rename it over ``path``.
 

@@ -580,8 +580,20 @@ def test_all_ties():
 def test_perfect_agreement_gives_infinite_iman_davenport_and_json_null():
     block = pd.DataFrame({"a": [3.0, 3, 3], "b": [2.0, 2, 2], "c": [1.0, 1, 1]})
     res = stats.rank(block, n_boot=0, bayes_samples=0)
-    assert res.iman_davenport.statistic == math.inf and res.iman_davenport.p_value == 0.0
+    # F is infinite, but p is not 0: the exact chance that 3 datasets agree on one of 3! orders is 6 / 6**3
+    assert res.iman_davenport.statistic == math.inf and res.iman_davenport.p_value == pytest.approx(1 / 36)
     assert res.to_dict()["iman_davenport"]["statistic"] is None
+    assert any("exact chance" in n for n in res.notes)
+
+
+def test_perfect_agreement_of_two_candidates_on_three_datasets_is_not_significant():
+    """Issue 12: 'F = inf, p < 0.001' while Friedman gave p = 0.083; by enumeration of the 2**3
+    equally likely sign patterns, agreement has probability 2/8."""
+    block = pd.DataFrame({"a": [0.9, 0.8, 0.7], "b": [0.5, 0.4, 0.3]})
+    res = stats.rank(block, n_boot=0, bayes_samples=0)
+    assert res.friedman.p_value == pytest.approx(0.0833, abs=1e-3)
+    assert res.iman_davenport.p_value == pytest.approx(0.25)
+    assert not res.iman_davenport.p_value < res.alpha
 
 
 def test_fewer_than_two_datasets_raises():

@@ -7,6 +7,8 @@ report's plain-text formatters (:mod:`benchmark.report.markup`).  :func:`error_m
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -137,6 +139,17 @@ def render_markdown(r: RegressionResult) -> str:
     return "\n".join(out) + "\n"
 
 
+#: Characters XML 1.0 forbids anywhere in a document (C0 controls but tab/LF/CR, lone
+#: surrogates, U+FFFE/U+FFFF); an error text from a failed fit can hold them (ESC colour codes, NUL).
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with every character XML 1.0 forbids written out as ``\\xNN`` / ``\\uNNNN``
+    (visible, and the document stays well-formed for every JUnit reader)."""
+    return _XML_FORBIDDEN.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+
+
 def render_junit(r: RegressionResult) -> str:
     """JUnit XML: one test case per score, time and failure check of each task × candidate,
     plus one per missing or new candidate/task; every regression is a ``<failure>``, untested or
@@ -202,7 +215,7 @@ def render_junit(r: RegressionResult) -> str:
     if summary:
         ET.SubElement(suite, "system-out").text = "\n".join(summary)
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + xml_safe(ET.tostring(root, encoding="unicode")) + "\n"
 
 
 def error_markdown(message: str) -> str:
@@ -220,4 +233,4 @@ def error_junit(message: str) -> str:
     case = ET.SubElement(suite, "testcase", {"classname": "bench", "name": "comparable with the baseline", "time": "0"})
     ET.SubElement(case, "error", {"message": message, "type": "not comparable"}).text = message
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + xml_safe(ET.tostring(root, encoding="unicode")) + "\n"

@@ -18,6 +18,7 @@ of a :class:`benchmark.stats.RankResult` (``--json`` prints ``RankResult.to_dict
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import math
@@ -349,7 +350,7 @@ def _pairwise_lines(r: RankResult) -> list[str]:
             f"{p.a} vs {p.b}", _num(p.mean_diff, 4),
             f"[{_num(p.ci_low, 4)}, {_num(p.ci_high, 4)}]", f"{p.wins}/{p.ties}/{p.losses}",
             _p(p.p_value), _p(p.p_holm), "yes" if p.reject else "no",
-            f"{b.p_left:.2f}/{b.p_rope:.2f}/{b.p_right:.2f}",
+            f"{b.p_left:.2f}/{b.p_rope:.2f}/{b.p_right:.2f}" if math.isfinite(b.p_left) else "-",
         ])
     return lines + _table(["pair (a vs b)", "mean a-b", f"{100 * (1 - r.alpha):.0f}% CI", "W/T/L", "p",
                            "p_holm", "signif.", "P(a)/P(=)/P(b)"], rows)
@@ -397,6 +398,12 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--n-boot", type=int, default=1000,
                         help="bootstrap resamples for rank confidence intervals (default: 1000)")
     parser.add_argument("--seed", type=int, default=0, help="seed for bootstrap and Bayes draws")
+    bayes = parser.add_mutually_exclusive_group()
+    bayes.add_argument("--bayes-samples", type=argtypes.positive_int, default=None, metavar="N",
+                       help="posterior draws per pair for the Bayesian signed-rank test (default: "
+                            "20000, fewer when there are many pairs and datasets)")
+    bayes.add_argument("--no-bayes", dest="bayes_samples", action="store_const", const=0,
+                       help="skip the Bayesian signed-rank test (the slow part on big tables)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
     return parser
@@ -429,13 +436,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         scores = load_scores(args.source, metric=getattr(args, "metric", None))
         greater = _direction(scores, args.greater_is_better)
-        result = stats.rank(
-            scores.block, greater_is_better=greater, alpha=args.alpha, missing=args.missing,
-            control=args.control, baseline=args.baseline, n_boot=args.n_boot, seed=args.seed,
-            rope=args.rope,
-        )
     except InputError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with _pair_progress(scores.block.shape, getattr(args, "bayes_samples", None)) as progress:
+            result = stats.rank(
+                scores.block, greater_is_better=greater, alpha=args.alpha, missing=args.missing,
+                control=args.control, baseline=args.baseline, n_boot=args.n_boot, seed=args.seed,
+                rope=args.rope, bayes_samples=getattr(args, "bayes_samples", None), progress=progress,
+            )
+    except InputError as exc:  # about the scores: name where they came from
+        print(f"{PROG}: error: {scores.source}: {exc}", file=sys.stderr)
         return 2
     info = _source_info(scores, greater)
     if args.json:
@@ -448,6 +460,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: {note}")
         print(render_text(result))
     return 0
+
+
+@contextlib.contextmanager
+def _pair_progress(shape: tuple[int, int], bayes_samples: int | None):
+    """A progress bar on stderr over the pairwise tests, for tables big enough to take a while."""
+    n, k = shape
+    if bayes_samples == 0 or n * k * (k - 1) // 2 < 200_000:
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=k * (k - 1) // 2, desc="pairwise tests", unit="pair", file=sys.stderr, dynamic_ncols=True) as bar:
+        yield lambda done, total: bar.update(done - bar.n)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,7 @@ from benchmark.errors import InputError
 from benchmark.metrics import METRICS, greater_is_better
 from benchmark.results.records import JOB_KEY, latest_jobs
 from benchmark.results.store import Store
-from benchmark.serialize import write_text_atomic
+from benchmark.serialize import csv_text, csv_uncell, write_text_atomic
 
 # Record fields that are lists of dicts: kept in records.jsonl (and trials.csv), not in the flat table.
 _NESTED = ("trials", "traceback", "type", "learning_curve", "budget_curve", "epoch_history")
@@ -75,6 +75,9 @@ class ResultTable:
             df = pd.read_csv(path)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise InputError(f"{path}: cannot parse ({exc})") from exc
+        df.columns = [csv_uncell(str(c)) for c in df.columns]
+        for col in df.columns[df.dtypes == object]:
+            df[col] = df[col].map(csv_uncell)  # undo the formula guard of csv_text
         for col in ("task", "candidate"):
             if col in df.columns:
                 df[col] = df[col].astype(str)
@@ -216,7 +219,7 @@ def export_run(run_dir: str | Path) -> ResultTable:
     records = list(store.records())
     table = ResultTable.from_records(records, store.read_manifest())
     for name, frame in ((RESULTS_CSV, table.df), ("trials.csv", trials_frame(records))):
-        write_text_atomic(Path(run_dir) / name, frame.to_csv(index=False))
+        write_text_atomic(Path(run_dir) / name, csv_text(frame))
     return table
 
 
