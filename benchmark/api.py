@@ -337,6 +337,12 @@ def compare(
         from benchmark.report import write_report
 
         write_report(res.run_dir)
+    except InputError as err:
+        if tmp is not None:
+            tmp.cleanup()
+        if err.where and err.where.startswith("compare(): "):  # a candidate check: name the argument as above
+            raise InputError(err.detail, where=f"compare({err.where[len('compare(): '):]})") from None
+        raise
     except BaseException:
         if tmp is not None:
             tmp.cleanup()

@@ -330,7 +330,7 @@ def _candidate(item: Any, where: str) -> CandidateConfig:
     if isinstance(item, str):
         item = {"name": item}
     if not isinstance(item, Mapping):
-        raise InputError("a candidate is a name, a Candidate, or a mapping with 'name' (and optional 'base' or 'estimator', 'params', 'space')", where=where)
+        raise InputError("a candidate is a name or a mapping with 'name' (and optional 'base' or 'estimator', 'params', 'space'), or a benchmark.Candidate", where=where)
     _unknown_keys(item, _CAND_KEYS, where)
     name = _str(item.get("name"), f"{where}.name")
     if "estimator" in item:
