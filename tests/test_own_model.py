@@ -459,3 +459,34 @@ def test_readme_yaml_snippet_runs(tmp_path):
     assert cli.main(["run", str(tmp_path / "mine.yaml"), "--out", str(tmp_path / "run"), "--jobs", "1"]) == 0
     recs = [r for r in Store(tmp_path / "run").records() if r.get("type") == "job"]
     assert {r["candidate"] for r in recs} == {"linear", "my_gb"} and all(r["state"] == "ok" for r in recs)
+
+
+def test_a_candidate_registered_in_process_is_refused_for_workers_in_one_line():
+    from benchmark.candidates import CandidateSpec, register
+
+    def factory(schema, params, *, seed, n_threads):
+        return LogisticRegression(**params)
+
+    register(CandidateSpec("own_in_process", "linear", factory, {}, "test"), replace=True)
+    X, y = _data(40)
+    with pytest.raises(InputError, match=r"compare\(candidates\[0\]\): candidate 'own_in_process' was added with register\(\) in this process.*benchmark\.Candidate"):
+        compare(X, y, candidates="own_in_process", jobs=2, **FAST)
+    assert compare(X, y, candidates="own_in_process", **FAST).leaderboard["n_failed"].tolist() == [0]  # inline: fine
+
+
+def test_progress_is_on_by_default_only_when_stderr_is_a_terminal(monkeypatch):
+    import benchmark.run.driver as driver
+
+    seen = []
+
+    def fake_run_suite(*args, **kwargs):
+        seen.append(kwargs["progress"])
+        raise InputError("stop here")
+
+    monkeypatch.setattr(driver, "run_suite", fake_run_suite)
+    X, y = _data(40)
+    for tty in (True, False):
+        monkeypatch.setattr(sys.stderr, "isatty", lambda tty=tty: tty)
+        with pytest.raises(InputError, match="stop here"):
+            compare(X, y, candidates="dummy", **FAST)
+    assert seen == [True, False]

@@ -33,6 +33,8 @@ _FAMILY_MODULES = (
 )
 _REGISTRY: dict[str, CandidateSpec] = {}
 _LOADED = False
+#: Names added by register() in this process: worker processes do not have them.
+_IN_PROCESS: set[str] = set()
 
 
 def register(spec: CandidateSpec, *, replace: bool = False) -> None:
@@ -52,6 +54,12 @@ def register(spec: CandidateSpec, *, replace: bool = False) -> None:
         raise ValueError(f"candidate '{spec.name}' is already registered")
     spaces = {kind: validate_space(space, where=f"register({spec.name}).spaces.{kind}") for kind, space in spec.spaces.items()}
     _REGISTRY[spec.name] = with_fields(spec, spaces=spaces)
+    _IN_PROCESS.add(spec.name)
+
+
+def registered_in_process(name: str) -> bool:
+    """Whether ``name`` was added by :func:`register` in this process (worker processes lack it)."""
+    return name in _IN_PROCESS
 
 
 def _load() -> None:

@@ -329,6 +329,7 @@ def run_suite(
     t0 = time.perf_counter()
     executor = parse_executor(executor)
     check_reachable(executor)  # before anything is written
+    _refuse_in_process_candidates(suite, out_of_process=jobs > 1 or isolate or executor != "local" or suite.timeout is not None or suite.retries > 0)
     in_memory = tasks is not None
     tasks = tasks if tasks is not None else load_tasks(suite)
     check_candidates(suite, tasks)
@@ -380,6 +381,21 @@ def run_suite(
 
     export_run(run_dir)
     return RunResult(run_dir, n_total, n_done, n_failed, time.perf_counter() - t0)
+
+
+def _refuse_in_process_candidates(suite: Suite, *, out_of_process: bool) -> None:
+    """A candidate added by ``register()`` in this process cannot run in worker processes: say so up front."""
+    from benchmark.candidates.catalog import registered_in_process
+
+    if not out_of_process:
+        return
+    for i, cand in enumerate(suite.candidates):
+        if cand.estimator is None and registered_in_process(cand.base):
+            raise InputError(
+                f"candidate '{cand.base}' was added with register() in this process, and worker processes do not see it; "
+                "pass a benchmark.Candidate (sent to the workers by value), use jobs=1, or list its module in BENCHMARK_PLUGINS",
+                where=f"{suite.source}: candidates[{i}]",
+            )
 
 
 def _choose_run_dir(suite: Suite, out: str | Path | None, resume: bool) -> Path:
