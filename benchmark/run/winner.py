@@ -9,6 +9,7 @@ so it has no held-out score of its own.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,10 +75,12 @@ def fit_winner(config: CandidateConfig, task: Any, *, metric: str, trials: int, 
     if not isinstance(inner, int):
         splits = splits[:1]  # a holdout
     schema = schema_of(task)
-    result = tune(config, schema, task.X, task.y, splits, metric=metric, trials=trials, seconds=seconds, sampler=sampler,
-                  seed=seed, n_threads=n_threads)
-    est = build_estimator(config, schema, result.best_params, seed=seed, n_threads=n_threads)
-    est.fit(task.X, task.y)
+    with warnings.catch_warnings():  # as in the worker: library chatter is not the user's business here
+        warnings.simplefilter("ignore")
+        result = tune(config, schema, task.X, task.y, splits, metric=metric, trials=trials, seconds=seconds, sampler=sampler,
+                      seed=seed, n_threads=n_threads)
+        est = build_estimator(config, schema, result.best_params, seed=seed, n_threads=n_threads)
+        est.fit(task.X, task.y)
     classes = np.asarray(task.classes, dtype=object) if task.classes is not None else None
     return FittedWinner(config.name, est, dict(result.best_params), float(result.best_value), result,
                         tuple(task.X.columns), task.name, classes)
