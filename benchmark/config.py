@@ -22,7 +22,8 @@ from typing import Any
 
 import yaml
 
-from benchmark.candidates import CandidateConfig, get_spec
+from benchmark.candidates import Candidate, CandidateConfig, get_spec
+from benchmark.candidates.custom import as_spec, import_object
 from benchmark.candidates.spaces import narrow
 from benchmark.data.registry import DATASETS
 from benchmark.data.task import TaskConfig
@@ -43,7 +44,7 @@ _SUITE_KEYS = {
     "sampler", "timeout", "retries", "tasks", "candidates", "max_rows", "model_seed", "learning_curve", "budget_curve",
 }
 _TASK_KEYS = {"name", "dataset", "path", "openml", "target", "drop", "groups", "time", "kind", "max_rows"}
-_CAND_KEYS = {"name", "base", "params", "space"}
+_CAND_KEYS = {"name", "base", "params", "space", "estimator", "preprocess"}
 _SETTINGS_KEYS = {"seed", "folds", "repeats", "inner", "trials", "seconds", "sampler", "timeout", "retries", "model_seed", "learning_curve", "budget_curve"}
 _MAX_RETRIES = 10
 #: Fractions of the outer training rows the tuned configuration is refitted on for learning curves.
@@ -390,12 +391,18 @@ def parse_candidates(value: Any) -> tuple[CandidateConfig, ...]:
 
 
 def _candidate(item: Any, where: str) -> CandidateConfig:
+    if isinstance(item, Candidate):
+        return item.to_config(where)
     if isinstance(item, str):
         item = {"name": item}
     if not isinstance(item, Mapping):
-        raise InputError("a candidate is a name or a mapping with 'name' (and optional 'base', 'params', 'space')", where=where)
+        raise InputError("a candidate is a name or a mapping with 'name' (and optional 'base' or 'estimator', 'params', 'space'), or a benchmark.Candidate", where=where)
     _unknown_keys(item, _CAND_KEYS, where)
     name = _str(item.get("name"), f"{where}.name")
+    if "estimator" in item:
+        return _estimator_candidate(item, name, where)
+    if "preprocess" in item:
+        raise InputError("'preprocess' applies to 'estimator:' candidates only", where=f"{where}.preprocess")
     base = _str(item.get("base", name), f"{where}.base")
     try:
         spec = get_spec(base)
@@ -407,8 +414,10 @@ def _candidate(item: Any, where: str) -> CandidateConfig:
     overrides = item.get("space") or {}
     if not isinstance(overrides, Mapping):
         raise InputError("'space' is a mapping {param: narrower range or fixed value}", where=f"{where}.space")
+    overrides = {k: _full_spec(v, f"{where}.space.{k}") for k, v in overrides.items()}
     spaces: dict[str, dict[str, Any]] = {}
     fixed = dict(params)
+    fixed_from = {str(k): "params" for k in params}
     for group, space in spec.spaces.items():
         applicable = {k: v for k, v in overrides.items() if k in space or isinstance(v, Mapping) and "type" in v}
         missing = [k for k in overrides if k not in applicable and not any(k in s for s in spec.spaces.values())]
@@ -423,7 +432,27 @@ def _candidate(item: Any, where: str) -> CandidateConfig:
             new.pop(k, None)  # a fixed parameter is no longer tuned
         spaces[group] = new
         fixed.update(fixed_here)
-    return CandidateConfig(name=name, base=base, fixed=fixed, spaces=spaces)
+        fixed_from.update({k: "space" for k in fixed_here if k not in params})
+    return CandidateConfig(name=name, base=base, fixed=fixed, spaces=spaces, fixed_from=fixed_from)
+
+
+def _full_spec(value: Any, where: str) -> Any:
+    """A distribution object or a list in a ``space:`` override becomes a full spec (with ``type``)."""
+    if isinstance(value, Mapping):
+        return value
+    spec = as_spec(value, where=where)
+    return value if spec is None else spec
+
+
+def _estimator_candidate(item: Mapping[str, Any], name: str, where: str) -> CandidateConfig:
+    """``{name, estimator: module:attr, params, space, preprocess}``: your own estimator by import path."""
+    if "base" in item:
+        raise InputError("give either 'base' (a registered candidate) or 'estimator' (an import path), not both", where=f"{where}.base")
+    obj = import_object(item["estimator"], where=f"{where}.estimator")
+    params = item.get("params") or {}
+    if not isinstance(params, Mapping):
+        raise InputError("'params' is a mapping of fixed parameter values", where=f"{where}.params")
+    return Candidate(name, obj, space=item.get("space") or {}, params=params, preprocess=item.get("preprocess", "auto")).to_config(where)
 
 
 # --------------------------------------------------------------------------------------------

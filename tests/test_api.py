@@ -25,12 +25,12 @@ def test_compare_returns_tidy_results_and_leaderboard(result):
     assert len(df) == 3 * 3 and set(df["candidate"]) == {"dummy", "linear", "knn"}
     assert {"fold", "state", "n_trials", "fit_seconds", "test_roc_auc", "test_accuracy", "test_log_loss"} <= set(df.columns)
     lb = result.leaderboard
-    assert list(lb.columns[:4]) == ["candidate", "mean", "std", "mean_rank"]
+    assert list(lb.columns[:4]) == ["candidate", "roc_auc_mean", "roc_auc_std", "mean_rank"]  # named after the metric
     # the leaderboard's mean is the mean of the fold scores
     for row in lb.itertuples():
-        assert row.mean == pytest.approx(df[df.candidate == row.candidate]["test_roc_auc"].mean())
+        assert row.roc_auc_mean == pytest.approx(df[df.candidate == row.candidate]["test_roc_auc"].mean())
     assert lb.iloc[0]["candidate"] == "linear" and lb.iloc[-1]["candidate"] == "dummy"
-    assert lb["mean"].iloc[-1] == pytest.approx(0.5, abs=0.05)  # the prior predicts one constant: AUC 0.5
+    assert lb["roc_auc_mean"].iloc[-1] == pytest.approx(0.5, abs=0.05)  # the prior predicts one constant: AUC 0.5
     assert "p_vs_best" in lb.columns
 
 
@@ -52,7 +52,7 @@ def test_compare_regression_with_categoricals_and_missing_values(tmp_path):
     res = compare(X, y, candidates=["dummy", "linear"], trials=2, folds=3, inner=2, out=tmp_path / "r")
     assert res.metric == "rmse"
     lb = res.leaderboard.set_index("candidate")
-    assert lb.loc["linear", "mean"] < lb.loc["dummy", "mean"]  # lower RMSE is better
+    assert lb.loc["linear", "rmse_mean"] < lb.loc["dummy", "rmse_mean"]  # lower RMSE is better
     assert lb.index[0] == "linear"
 
 

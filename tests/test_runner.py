@@ -170,8 +170,9 @@ def test_resume_refuses_a_changed_suite(tmp_path):
 
 
 def test_failed_fit_is_recorded_and_run_goes_on(tmp_path):
-    # an impossible fixed parameter makes every fit raise; the other candidate still runs
-    suite = _suite(["linear", {"name": "broken", "base": "knn", "params": {"n_neighbors": -1}}], trials=2, folds=2)
+    # a fixed parameter that passes the declared constraints (n_neighbors ≥ 1; -1 is refused up front
+    # since issue 13) but is impossible for this data makes every fit raise; the other candidate still runs
+    suite = _suite(["linear", {"name": "broken", "base": "knn", "params": {"n_neighbors": 100000}}], trials=2, folds=2)
     res = run_suite(suite, out=tmp_path / "r", progress=False)
     write_report(res.run_dir)
     recs = {(r["candidate"], r["fold"]): r for r in _records(tmp_path / "r")}

@@ -5,6 +5,7 @@
 * :mod:`~benchmark.candidates.catalog`: the registry (built-in families, ``BENCHMARK_PLUGINS``
   plugins, :func:`register`) and :func:`build_estimator`.
 * :mod:`~benchmark.candidates.spaces`: search spaces as data.
+* :mod:`~benchmark.candidates.custom`: your own estimator as a :class:`Candidate` (any space form).
 * one module per family: classical, trees, boosting, neural, ensembles.
 """
 
@@ -16,9 +17,11 @@ from benchmark.candidates.catalog import (
     get_spec,
     register,
     registry,
+    spec_of,
 )
+from benchmark.candidates.custom import Candidate
 
 __all__ = [
-    "PLUGINS_ENV", "CandidateConfig", "CandidateSpec", "Schema", "build_estimator", "default_config", "get_spec",
+    "Candidate", "spec_of", "PLUGINS_ENV", "CandidateConfig", "CandidateSpec", "Schema", "build_estimator", "default_config", "get_spec",
     "register", "registry",
 ]

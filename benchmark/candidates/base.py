@@ -66,18 +66,31 @@ class CandidateSpec:
 
 @dataclass(frozen=True)
 class CandidateConfig:
-    """A candidate as a suite resolved it: name, registered base, fixed params, space per kind."""
+    """A candidate as a suite resolved it: name, registered base, fixed params, space per kind.
+
+    A user's own estimator (:class:`benchmark.candidates.custom.Candidate`) has ``base="estimator"``
+    and travels by value in ``estimator`` (cloudpickle bytes); ``preprocess`` says whether it gets
+    the toolkit's preprocessing, ``source`` describes it for the manifest.  ``fixed_from`` tells, for
+    error messages only, whether a fixed parameter came from ``params`` or ``space``.
+    """
 
     name: str
     base: str
     fixed: Mapping[str, Any]
     spaces: Mapping[str, Space]
+    estimator: bytes | None = field(default=None, repr=False)
+    preprocess: str = "auto"
+    source: str = ""
+    fixed_from: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def space_for(self, kind: str) -> Space:
         return dict(self.spaces.get("regression" if kind == "regression" else "classification", {}))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "base": self.base, "fixed": dict(self.fixed), "spaces": {k: dict(v) for k, v in self.spaces.items()}}
+        d = {"name": self.name, "base": self.base, "fixed": dict(self.fixed), "spaces": {k: dict(v) for k, v in self.spaces.items()}}
+        if self.estimator is not None:  # registered candidates keep their old form (and suite hash)
+            d.update(estimator=self.source, preprocess=self.preprocess)
+        return d
 
 
 def both_kinds(space: Space) -> dict[str, Space]:

@@ -33,14 +33,33 @@ _FAMILY_MODULES = (
 )
 _REGISTRY: dict[str, CandidateSpec] = {}
 _LOADED = False
+#: Names added by register() in this process: worker processes do not have them.
+_IN_PROCESS: set[str] = set()
 
 
 def register(spec: CandidateSpec, *, replace: bool = False) -> None:
-    """Add a candidate to the registry (``replace=True`` to overwrite an existing name)."""
+    """Add a candidate to the registry (``replace=True`` to overwrite an existing name).
+
+    Its spaces are validated here (:func:`~benchmark.candidates.spaces.validate_spec`), so a bad
+    range is an :class:`InputError` naming ``register(NAME).spaces.KIND.PARAM`` now, not a failure
+    at fit time.  The candidate exists in this process only; for ``jobs > 1`` pass a
+    :class:`~benchmark.candidates.custom.Candidate` instead, or use a ``BENCHMARK_PLUGINS`` module.
+    """
+    from dataclasses import replace as with_fields
+
+    from benchmark.candidates.spaces import validate_space
+
     _load()
     if spec.name in _REGISTRY and not replace:
         raise ValueError(f"candidate '{spec.name}' is already registered")
-    _REGISTRY[spec.name] = spec
+    spaces = {kind: validate_space(space, where=f"register({spec.name}).spaces.{kind}") for kind, space in spec.spaces.items()}
+    _REGISTRY[spec.name] = with_fields(spec, spaces=spaces)
+    _IN_PROCESS.add(spec.name)
+
+
+def registered_in_process(name: str) -> bool:
+    """Whether ``name`` was added by :func:`register` in this process (worker processes lack it)."""
+    return name in _IN_PROCESS
 
 
 def _load() -> None:
@@ -119,6 +138,15 @@ def get_spec(name: str) -> CandidateSpec:
     raise InputError(f"unknown candidate '{name}'{hint}; see `bench list candidates`")
 
 
+def spec_of(config: CandidateConfig) -> CandidateSpec:
+    """The spec behind a resolved candidate: the registered base, or the user-estimator spec."""
+    if config.estimator is not None:
+        from benchmark.candidates.custom import USER_SPEC
+
+        return USER_SPEC
+    return get_spec(config.base)
+
+
 def default_config(name: str) -> CandidateConfig:
     """The candidate ``name`` as registered, with no suite overrides."""
     spec = get_spec(name)
@@ -127,6 +155,10 @@ def default_config(name: str) -> CandidateConfig:
 
 def build_estimator(config: CandidateConfig, schema: Schema, params: Mapping[str, Any], *, seed: int, n_threads: int = 1) -> Any:
     """Build the unfitted estimator for ``config`` with ``params`` (tuned) over its fixed ones."""
+    if config.estimator is not None:
+        from benchmark.candidates.custom import build_user_estimator
+
+        return build_user_estimator(config, schema, {**config.fixed, **params}, seed=seed)
     spec = get_spec(config.base)
     merged = {**spec.fixed, **config.fixed, **params}
     return spec.factory(schema, merged, seed=seed, n_threads=n_threads)

@@ -21,6 +21,7 @@ from benchmark.errors import InputError
 
 Space = dict[str, dict[str, Any]]
 _TYPES = ("float", "int", "categorical")
+_KEYS = ("type", "low", "high", "log", "choices")
 
 
 def log_float(low: float, high: float) -> dict[str, Any]:
@@ -42,14 +43,19 @@ def validate_space(space: Mapping[str, Any], *, where: str = "space") -> Space:
     """Check every spec in ``space`` and return a normalised deep copy."""
     out: Space = {}
     for name, spec in space.items():
-        out[str(name)] = _validate_spec(spec, where=f"{where}.{name}")
+        out[str(name)] = validate_spec(spec, where=f"{where}.{name}")
     return out
 
 
-def _validate_spec(spec: Any, *, where: str) -> dict[str, Any]:
+def validate_spec(spec: Any, *, where: str) -> dict[str, Any]:
+    """Check one search-space entry (types, ``low < high``, ``log`` only with ``low > 0``, strict
+    booleans, non-empty choices) and return it normalised; InputError naming ``where``."""
     if not isinstance(spec, Mapping):
         raise InputError("a search-space entry must be a mapping with 'type' and bounds", where=where)
     spec = dict(copy.deepcopy(spec))
+    unknown = sorted(str(k) for k in spec if k not in _KEYS)
+    if unknown:
+        raise InputError(f"unknown key '{unknown[0]}' in a search-space entry (allowed: {', '.join(_KEYS)})", where=where)
     kind = spec.get("type")
     if kind not in _TYPES:
         raise InputError(f"type must be one of {', '.join(_TYPES)} (got {kind!r})", where=where)
@@ -63,11 +69,16 @@ def _validate_spec(spec: Any, *, where: str) -> dict[str, Any]:
             raise InputError(f"'{key}' must be a number", where=where)
         if not math.isfinite(spec[key]):
             raise InputError(f"'{key}' must be finite", where=where)
-    low, high, log = spec["low"], spec["high"], bool(spec.get("log", False))
+    log = spec.get("log", False)
+    if not isinstance(log, bool):
+        raise InputError(f"'log' must be true or false (got {log!r})", where=where)
+    low, high = spec["low"], spec["high"]
     if kind == "int" and (int(low) != low or int(high) != high):
         raise InputError("int bounds must be whole numbers", where=where)
     if low > high:
-        raise InputError(f"low ({low}) is above high ({high})", where=where)
+        raise InputError(f"low ({low}) is above high ({high}); swap them", where=where)
+    if low == high:
+        raise InputError(f"low equals high ({low}): an empty range; give a plain value to fix the parameter instead", where=where)
     if log and low <= 0:
         raise InputError(f"a log-scale range needs low > 0 (got {low})", where=where)
     if kind == "int":
@@ -95,7 +106,7 @@ def narrow(
             fixed[name] = spec
             continue
         if "type" in spec:
-            new[name] = _validate_spec(spec, where=loc)
+            new[name] = validate_spec(spec, where=loc)
             continue
         if name not in new:
             known = ", ".join(sorted(new)) or "none"
@@ -109,7 +120,7 @@ def narrow(
 
 def _narrow_one(base: dict[str, Any], partial: Mapping[str, Any], *, where: str) -> dict[str, Any]:
     merged = {**base, **partial}
-    out = _validate_spec(merged, where=where)
+    out = validate_spec(merged, where=where)
     if base["type"] == "categorical":
         extra = [c for c in out["choices"] if c not in base["choices"]]
         if extra:

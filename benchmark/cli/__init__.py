@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmark import __version__
 from benchmark.cli import argtypes
 from benchmark.errors import BenchmarkError
 
@@ -23,6 +24,7 @@ log = logging.getLogger("benchmark")
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bench", description="Fair model comparison: equal tuning budgets, nested CV, significance tests, one HTML report.")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    p.add_argument("--version", action="version", version=f"bench {__version__}", help="print the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run (or resume) a suite", description="Run a suite: tasks × candidates × outer folds, each tuned with the same budget.")

@@ -57,8 +57,9 @@ def from_frame(
     length n_rows. ``groups``/``time``: arrays of length n_rows, or the name of a column of a
     DataFrame ``X`` (that column is then removed from the features).
     """
-    features = _as_feature_frame(X, name)
     origin = f"in-memory data '{name}'"
+    y, groups, time = _aligned(X, y, groups, time, origin)
+    features = _as_feature_frame(X, name)
     y_series = _as_series(y, "y", origin, len(features))
     table = features.copy()
     extras = {}
@@ -87,6 +88,37 @@ def from_frame(
         seed=seed,
         target_label="y",
     )
+
+
+def _aligned(X: Any, y: Any, groups: Any, time: Any, origin: str) -> tuple[Any, Any, Any]:
+    """pandas ``y`` (and ``groups``/``time`` Series) matched to ``X`` by index label, never by position.
+
+    Same labels in another order: reordered to ``X``'s order. Different labels: InputError
+    (reset both indexes, or select the matching rows, to say what you mean).
+    """
+    if not isinstance(X, pd.DataFrame):
+        return y, groups, time
+    out = []
+    for label, value in (("y", y), ("groups", groups), ("time", time)):
+        if isinstance(value, (pd.Series, pd.DataFrame)) and not value.index.equals(X.index):
+            same = X.index.is_unique and value.index.is_unique and len(value) == len(X) and set(value.index) == set(X.index)
+            if not same:
+                raise input_error(f"{label} of {origin} has an index that does not match X's ({len(value)} vs {len(X)} rows, labels differ); "
+                                  f"align them (e.g. {label} = {label}.loc[X.index]) or call .reset_index(drop=True) on both")
+            value = value.reindex(X.index)
+            logger.info("%s: %s reordered to X's index", origin, label)
+        out.append(value)
+    return out[0], out[1], out[2]
+
+
+def features_like(X: Any, columns: Sequence[str], name: str = "data") -> pd.DataFrame:
+    """New rows encoded as a task's features were (numbers → float64, text → category), with the
+    same columns in the same order; InputError naming what is missing."""
+    frame = _as_feature_frame(X, name)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise input_error(f"new rows lack column(s) {preview(missing)} of the training data '{name}'")
+    return _encode_features(frame[list(columns)], f"new rows for '{name}'", check_inf=False)
 
 
 def task_from_table(
@@ -333,13 +365,24 @@ def _time_array(col: pd.Series, name: str, origin: str) -> np.ndarray:
     return _role_array(col, "time", name, origin)
 
 
-def _encode_features(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
-    """Numbers → float64; bool/text/category → category (string categories); datetimes → days."""
+def _encode_features(frame: pd.DataFrame, origin: str, *, check_inf: bool = True) -> pd.DataFrame:
+    """Numbers → float64; bool/text/category → category (string categories); datetimes → days.
+
+    Infinite values are refused (InputError naming the columns): they are neither a number a
+    model can use nor a missing value, and every fit would fail on them. Replace them with NaN
+    (missing) or drop those rows.
+    """
     out: dict[str, pd.Series] = {}
     for col in frame.columns:
         out[str(col)] = _encode_feature(frame[col], str(col), origin)
     if len(out) != frame.shape[1]:
         raise input_error(f"{origin}: duplicate feature column names ({preview(frame.columns)}); rename them")
+    if check_inf:
+        bad = {c: int(np.isinf(s.to_numpy()).sum()) for c, s in out.items() if s.dtype == np.float64 and np.isinf(s.to_numpy()).any()}
+        if bad:
+            cols = ", ".join(f"{c!r} ({n})" for c, n in list(bad.items())[:5]) + (f", … ({len(bad) - 5} more)" if len(bad) > 5 else "")
+            raise input_error(f"{origin}: infinite values (inf/-inf) in feature column(s) {cols}; "
+                              "replace them with NaN to treat them as missing (X.replace([np.inf, -np.inf], np.nan)) or drop those rows")
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 

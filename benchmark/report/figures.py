@@ -269,7 +269,7 @@ def learning_summary_figure(summary: pd.DataFrame, styles: Mapping[str, Style]) 
 
 @_with_rc
 def tuning_curve_figure(tc: pd.DataFrame, styles: Mapping[str, Style], *, metric: str, greater_is_better: bool) -> str:
-    """Two panels: best-so-far inner validation score vs trials in the order run (trial 1 = the
+    """Two panels: best-so-far inner validation score vs trials in the order run (the first trial, trial 0, = the
     defaults; band = ±1 sd over outer folds) and expected over random trial orders."""
     cands = [c for c in styles if c in set(tc["candidate"])]
     n_trials = int(tc["trial"].max())
@@ -280,7 +280,7 @@ def tuning_curve_figure(tc: pd.DataFrame, styles: Mapping[str, Style], *, metric
     fig = _figure(9.2, 3.1, constrained=True)
     axes = fig.subplots(1, 2)
     handles, labels = {}, {}
-    titles = ("in the order run (trial 1 = defaults)", "random trial order (mean of 20 shuffles)")
+    titles = ("in the order run (first trial = defaults)", "random trial order (mean of 20 shuffles)")
     for panel, (ax, col, title) in enumerate(zip(axes, ("mean", "shuffled_mean"), titles, strict=True)):
         _style_axes(ax)
         on_vals: list[float] = []

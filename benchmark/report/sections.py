@@ -94,7 +94,7 @@ def summary(a: Analysis, styles: Styles) -> str:
         ("Leader", lead_v, lead_s),
         ("Tasks", str(len(a.tasks)), esc(", ".join(sorted({str(t.get('kind')) for t in a.table.tasks.values()})))),
         ("Candidates", str(len(a.candidates)), "every one with the same budget and folds"),
-        ("Budget", budget, f"per candidate per outer fold · {esc(inner_txt)} · {esc(s.get('sampler', 'tpe'))} sampler, trial 1 = defaults"),
+        ("Budget", budget, f"per candidate per outer fold · {esc(inner_txt)} · {esc(s.get('sampler', 'tpe'))} sampler, trial 0 (the first) = defaults"),
         ("Outer folds", str(a.n_folds), f"{esc(s.get('folds'))} folds × {esc(s.get('repeats', 1))} repeat(s), shared by all candidates"),
         ("Metric", esc(", ".join(metrics)), "drives tuning and ranking; every applicable metric is recorded"),
         ("Jobs", status, "task × candidate × outer fold"),
@@ -334,7 +334,7 @@ def _task(a: Analysis, styles: Styles, task: str) -> str:
         html.append(_safe_figure(
             lambda: figures.tuning_curve_figure(tc, styles, metric=m, greater_is_better=gib),
             f"<b>Tuning curves on {esc(task)}.</b> Best mean inner-validation {esc(m)} found after n trials (mean over outer folds; band "
-            "±1 sd). Left: in the order the sampler ran them (trial 1 is the default configuration, so the first point is the default's "
+            "±1 sd). Left: in the order the sampler ran them (the first trial, trial 0, is the default configuration, so the first point is the default's "
             "score). Right: expected over 20 random orders of the same trials, as in the tabular-benchmark literature. A curve that "
             "keeps climbing needs a bigger budget; a flat one is good at its defaults.",
             name=f"tuning-curves-{task}", wide=True))
@@ -464,7 +464,7 @@ def _budget_verdict(a: Analysis, au: Audit) -> str:
     inner_txt = f"a {inner:g} holdout" if isinstance(inner, float) else f"{inner} inner folds"
     items = [f"Budget: <b>{au.budget} trials</b> per candidate per outer fold"
              + (f", at most {fmt(s.get('seconds'))} s" if s.get("seconds") else "")
-             + f", each trial scored on {esc(inner_txt)}; trial 1 is always the candidate's default configuration."]
+             + f", each trial scored on {esc(inner_txt)}; trial 0 (the first) is always the candidate's default configuration."]
     if not au.short:
         items.append("✔ Every candidate ran the full budget on every outer fold it completed.")
     else:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark import provenance
+from benchmark.candidates import spec_of
 from benchmark.config import Suite
 from benchmark.errors import InputError
 from benchmark.results.records import job_id
@@ -82,35 +83,52 @@ def _blame(err: InputError, suite: Suite, where: str) -> InputError:
 
 
 def check_candidates(suite: Suite, tasks: dict[str, Any]) -> None:
-    """Build every candidate once per kind of task, so a misspelt parameter fails up front.
+    """Build every candidate per kind of task before any job runs, so bad parameters fail up front.
 
-    Uses the fixed parameters plus the first value of each tuned range; scikit-learn style
-    constructors reject unknown keyword arguments at once.
+    Probes the fixed parameters with the low ends (first choices) of the tuned ranges, then with
+    the high ends (last choices): constructors reject unknown keyword arguments, and every value
+    must pass the estimator's declared ``_parameter_constraints`` where the library declares them
+    (scikit-learn).  An InputError names ``candidates[i].params.P`` or ``candidates[i].space.P``.
     """
-    from benchmark.candidates import build_estimator, get_spec
+    from benchmark.candidates import build_estimator
+    from benchmark.candidates.custom import declared_violation
     from benchmark.run.worker import schema_of
 
     by_kind = {task.kind: task for task in tasks.values()}
     for i, cand in enumerate(suite.candidates):
-        if get_spec(cand.base).post_hoc:
+        if spec_of(cand).post_hoc:
             _check_post_hoc(suite, i)
             continue
+        where = f"{suite.source}: candidates[{i}]"
         for kind, task in by_kind.items():
             space = cand.space_for(kind)
-            probe = {k: (v["choices"][0] if v["type"] == "categorical" else v["low"]) for k, v in space.items()}
-            try:
-                build_estimator(cand, schema_of(task), probe, seed=0)
-            except (TypeError, ValueError) as exc:
-                msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                raise InputError(
-                    f"candidate '{cand.name}' ({cand.base}) rejects its parameters: {msg}; check the names under params/space",
-                    where=f"{suite.source}: candidates[{i}]",
-                ) from None
+            for end in (0, -1):
+                probe = {k: (v["choices"][end] if v["type"] == "categorical" else v["low" if end == 0 else "high"]) for k, v in space.items()}
+                try:
+                    est = build_estimator(cand, schema_of(task), probe, seed=0)
+                except (TypeError, ValueError) as exc:
+                    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    raise InputError(
+                        f"candidate '{cand.name}' ({cand.base}) rejects its parameters: {msg}; check the names under params/space",
+                        where=where,
+                    ) from None
+                bad = declared_violation(est)
+                if bad is not None:
+                    raise InputError(f"candidate '{cand.name}': {bad[1]}", where=f"{where}.{_field_of(cand, space, bad[0])}")
+
+
+def _field_of(cand: Any, space: dict[str, Any], param: str) -> str:
+    """``params.P`` or ``space.P`` for a parameter named in a constraint error (``model__P`` inside our pipelines)."""
+    for name in (param, param.rsplit("__", 1)[-1]):
+        if name in space:
+            return f"space.{name}"
+        if name in cand.fixed:
+            return f"{cand.fixed_from.get(name, 'params')}.{name}"
+    return f"params.{param}"
 
 
 def _check_post_hoc(suite: Suite, i: int) -> None:
     """An ensemble_selection entry: only ``library`` (other, non-post-hoc candidates) and ``rounds``."""
-    from benchmark.candidates import get_spec
     from benchmark.run.ensembles import DEFAULT_ROUNDS, library_names
 
     cand = suite.candidates[i]
@@ -123,7 +141,7 @@ def _check_post_hoc(suite: Suite, i: int) -> None:
         raise InputError(f"candidate '{cand.name}': rounds must be a whole number from 1 to 1000, got {rounds!r}", where=f"{where}.params.rounds")
     names = {c.name: c for c in suite.candidates}
     library = library_names(cand, suite.candidates)
-    bad = [n for n in library if n not in names or get_spec(names[n].base).post_hoc]
+    bad = [n for n in library if n not in names or spec_of(names[n]).post_hoc]
     if bad or not library:
         raise InputError(f"candidate '{cand.name}': library must name other (not post-hoc) candidates of this suite; "
                          f"{'unknown: ' + ', '.join(map(str, bad)) if bad else 'it is empty'}", where=f"{where}.params.library")
@@ -131,9 +149,8 @@ def _check_post_hoc(suite: Suite, i: int) -> None:
 
 def post_hoc_candidates(suite: Suite) -> list:
     """The suite's candidates that the runner builds after the others (ensemble selection)."""
-    from benchmark.candidates import get_spec
 
-    return [c for c in suite.candidates if get_spec(c.base).post_hoc]
+    return [c for c in suite.candidates if spec_of(c).post_hoc]
 
 
 def make_plans(suite: Suite, tasks: dict[str, Any]) -> dict[str, FoldPlan]:
@@ -312,6 +329,7 @@ def run_suite(
     t0 = time.perf_counter()
     executor = parse_executor(executor)
     check_reachable(executor)  # before anything is written
+    _refuse_in_process_candidates(suite, out_of_process=jobs > 1 or isolate or executor != "local" or suite.timeout is not None or suite.retries > 0)
     in_memory = tasks is not None
     tasks = tasks if tasks is not None else load_tasks(suite)
     check_candidates(suite, tasks)
@@ -380,6 +398,21 @@ def _run_locked(suite: Suite, store: Store, manifest: dict[str, Any], tasks: dic
     for p in pools:
         p.close()
     return n_total, n_done, n_failed
+
+
+def _refuse_in_process_candidates(suite: Suite, *, out_of_process: bool) -> None:
+    """A candidate added by ``register()`` in this process cannot run in worker processes: say so up front."""
+    from benchmark.candidates.catalog import registered_in_process
+
+    if not out_of_process:
+        return
+    for i, cand in enumerate(suite.candidates):
+        if cand.estimator is None and registered_in_process(cand.base):
+            raise InputError(
+                f"candidate '{cand.base}' was added with register() in this process, and worker processes do not see it; "
+                "pass a benchmark.Candidate (sent to the workers by value), use jobs=1, or list its module in BENCHMARK_PLUGINS",
+                where=f"{suite.source}: candidates[{i}]",
+            )
 
 
 def _choose_run_dir(suite: Suite, out: str | Path | None, resume: bool) -> Path:

@@ -122,12 +122,12 @@ def greedy_selection(
 def library_names(config: CandidateConfig, all_candidates: Sequence[CandidateConfig]) -> list[str]:
     """The candidates an ensemble_selection entry draws from: its ``library`` param, or every
     other candidate that is not itself post hoc."""
-    from benchmark.candidates import get_spec
+    from benchmark.candidates import spec_of
 
     wanted = config.fixed.get("library")
     if wanted:
         return [str(n) for n in ([wanted] if isinstance(wanted, str) else wanted)]
-    return [c.name for c in all_candidates if c.name != config.name and not get_spec(c.base).post_hoc]
+    return [c.name for c in all_candidates if c.name != config.name and not spec_of(c).post_hoc]
 
 
 @dataclass(frozen=True, eq=False)

@@ -152,6 +152,10 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
 
     task = get_task(job.task)
     schema = schema_of(task)
+    if job.candidate.estimator is not None:  # a user estimator sent by value: a load failure is infrastructure
+        from benchmark.candidates.custom import load_estimator
+
+        load_estimator(job.candidate.estimator)
     X, y = task.X, task.y
     train, test = job.fold.train, job.fold.test
     Xtr, ytr = X.iloc[train], y[train]

@@ -21,9 +21,10 @@ import re
 from typing import Any
 
 from benchmark.errors import InputError
+from benchmark.run.executors.spawning import refuse_while_bootstrapping
 from benchmark.run.executors.threads import MODEL_THREADS, THREAD_VARS
 
-__all__ = ["EXECUTOR_HELP", "MODEL_THREADS", "THREAD_VARS", "check_reachable", "describe", "executor_arg", "make_executor", "parse_executor"]
+__all__ = ["EXECUTOR_HELP", "MODEL_THREADS", "THREAD_VARS", "check_reachable", "refuse_while_bootstrapping", "describe", "executor_arg", "make_executor", "parse_executor"]
 
 
 #: ``--executor`` values: the local process pool, a local Dask cluster, or a scheduler address.

@@ -31,6 +31,7 @@ from dataclasses import replace
 from typing import Any
 
 from benchmark.errors import BenchmarkError, InputError
+from benchmark.run.executors.spawning import hidden_main
 from benchmark.run.executors.threads import MODEL_THREADS, THREAD_VARS
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ class DaskExecutor:
 
             # A dead worker here is the job's own doing (crash, memory limit): record it, retry only if asked.
             try:
-                with dask.config.set({"distributed.scheduler.allowed-failures": retries, "distributed.admin.system-monitor.gil.enabled": False}):
+                with hidden_main(), dask.config.set({"distributed.scheduler.allowed-failures": retries, "distributed.admin.system-monitor.gil.enabled": False}):
                     self.cluster = LocalCluster(
                         n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                         dashboard_address="127.0.0.1:0", silence_logs=quiet, env=dict.fromkeys(THREAD_VARS, str(MODEL_THREADS)),

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from benchmark.run.executors.spawning import START_TIMEOUT, hidden_main
 from benchmark.run.executors.threads import MODEL_THREADS, THREAD_VARS
 from benchmark.run.limits import CLOCK_SLOTS, attach_clock, read_clock
 from benchmark.run.records import TRACEBACK_FRAMES, error_line, lost_record
@@ -84,8 +85,10 @@ class ProcessExecutor:
     ``kill -9`` of the driver leaves no orphan computing.
     """
 
-    def __init__(self, workers: int, tasks: dict[str, Any] | None = None, *, retries: int = 0, grace: float | None = None) -> None:
+    def __init__(self, workers: int, tasks: dict[str, Any] | None = None, *, retries: int = 0, grace: float | None = None,
+                 start_timeout: float = START_TIMEOUT) -> None:
         self.workers = workers
+        self.start_timeout = start_timeout
         self.retries = retries
         self.grace = grace
         self._ctx = mp.get_context("spawn")
@@ -103,7 +106,8 @@ class ProcessExecutor:
         proc = self._ctx.Process(
             target=_worker_main, args=(child, clock, MODEL_THREADS, self._tasks, os.getpid()), daemon=True, name="bench-worker"
         )
-        proc.start()
+        with hidden_main():  # the child must not re-run the user's script (see executors/spawning.py)
+            proc.start()
         child.close()
         return _Worker(proc, parent, clock)
 
@@ -131,7 +135,9 @@ class ProcessExecutor:
                     w.assign(self._seq, fn, job)
                     inflight[self._seq] = (job, attempt)
             busy = [w for w in self._pool if w.seq is not None]
-            timeout = _POLL_SECONDS if busy else None
+            starting = [w for w in self._pool if not w.ready]
+            self._check_start(starting)
+            timeout = _POLL_SECONDS if busy or starting else None
             ready = set(wait([w.conn for w in self._pool] + [w.proc.sentinel for w in self._pool], timeout=timeout))
             for w in list(self._pool):
                 if w.conn in ready:
@@ -149,6 +155,14 @@ class ProcessExecutor:
                     rec = self._on_overdue(w, inflight)
                     if rec is not None:
                         yield rec
+
+    def _check_start(self, starting: list[_Worker]) -> None:
+        """Stop the run when a worker has not said "ready" within ``start_timeout`` seconds."""
+        now = time.monotonic()
+        late = [w for w in starting if now - w.spawned > self.start_timeout]
+        if late:
+            raise RuntimeError(f"a worker process did not start within {self.start_timeout:g} s (pid {late[0].proc.pid}); "
+                               "check that the machine is not out of memory, or run with jobs=1 to see why")
 
     def _on_message(self, w: _Worker, msg: tuple, inflight: dict[int, tuple[Any, int]], queue: deque) -> dict[str, Any] | None:
         kind = msg[0]
@@ -247,6 +261,7 @@ class _Worker:
     def __init__(self, proc: Any, conn: Connection, clock: Any) -> None:
         self.proc, self.conn, self.clock = proc, conn, clock
         self.ready = False
+        self.spawned = time.monotonic()
         self.seq: int | None = None
         self.started: float | None = None
 
