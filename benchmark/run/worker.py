@@ -23,7 +23,7 @@ from typing import Any
 
 from benchmark.candidates import CandidateConfig, Schema, build_estimator
 from benchmark.candidates.ensembles import count_base_fits
-from benchmark.candidates.outputs import epoch_history, fit_device, gpu_seconds, predict_output
+from benchmark.candidates.outputs import boosting_rounds, epoch_history, fit_device, gpu_seconds, predict_output
 from benchmark.data.task import TaskConfig
 from benchmark.metrics import score_all
 from benchmark.results.records import job_id, n_fits
@@ -177,6 +177,8 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
         with fit_limit(job.timeout):
             est.fit(Xtr, ytr)
         out["fit_seconds"] = time.perf_counter() - t
+        if (rounds := boosting_rounds(est)) is not None:
+            out["rounds"] = rounds  # boosting rounds the final refit kept (each trial's are in ``trials``)
         out["n_base_fits"] = sum(int(tr.get("base_fits") or 0) for tr in out["trials"]) + count_base_fits(est)
         if job.keep_oof:
             out["_oof"] = oof_payload(result.oof)
