@@ -181,22 +181,25 @@ def test_rounds_are_recorded_in_trials_and_in_the_job_record(name):
     assert any(r < cap for t in rec["trials"] for r in t["rounds"])  # it did stop early
 
 
-def test_xgboost_keeps_the_round_with_the_lowest_early_stopping_loss():
+@pytest.mark.parametrize(("stopping", "logged"), [("loss", "logloss"), ("auto", "auc")])
+def test_xgboost_keeps_the_best_round_on_the_early_stopping_rows(stopping, logged):
     import xgboost as xgb
 
     X, y = _frame(300, seed=2)
     schema = _schema()
-    est = build_estimator(_config("xgboost", max_rounds=300, patience=300), schema, {"learning_rate": 0.3}, seed=5)
+    est = build_estimator(_config("xgboost", max_rounds=300, patience=300, stopping_metric=stopping), schema, {"learning_rate": 0.3}, seed=5)
     est.fit(X, y)
     model = est[-1]
-    # an independent fit on the same carved split, fixed rounds, logging the loss every round
+    assert model.stopping_metric_ == ("auc" if stopping == "auto" else "loss")  # binary: AUC unless told the loss
+    # an independent fit on the same carved split, fixed rounds, logging the metric every round
     fit, es = carve_split(len(y), y, valid_fraction_for(len(y)), seed=5)
     Z = est[0].transform(X)
-    ref = xgb.XGBClassifier(tree_method="hist", n_estimators=300, learning_rate=0.3, random_state=5, n_jobs=1)
+    ref = xgb.XGBClassifier(tree_method="hist", n_estimators=300, learning_rate=0.3, random_state=5, n_jobs=1, eval_metric=logged)
     ref.fit(Z[fit], y[fit], eval_set=[(Z[es], y[es])], verbose=False)
-    losses = ref.evals_result()["validation_0"]["logloss"]
-    assert model.n_rounds_ == int(np.argmin(losses)) + 1 == boosting_rounds(est)
-    assert model.n_rounds_trained_ == 300  # the patience never ran out before the cap
+    curve = np.asarray(ref.evals_result()["validation_0"][logged])
+    best = int(np.argmax(curve) if logged == "auc" else np.argmin(curve))
+    assert model.n_rounds_ == best + 1 == boosting_rounds(est)
+    assert model.n_rounds_trained_ == min(300, best + 1 + 300)  # stopped 300 rounds after the best, or at the cap
     np.testing.assert_allclose(est.predict_proba(X), ref.predict_proba(Z, iteration_range=(0, model.n_rounds_)), rtol=1e-6)
 
 

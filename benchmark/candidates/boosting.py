@@ -4,7 +4,8 @@ As in TabArena, every booster trains up to a large cap of rounds (``max_rounds``
 stops early on a split carved from the rows of its own fit (:mod:`benchmark.candidates.early_stopping`:
 the split, the adaptive patience, the rounds recorded). A suite sets ``max_rounds`` (or the
 library's own ``n_estimators`` / ``iterations`` / ``max_iter``, read as the cap), ``patience`` (an
-integer, or ``auto``), ``valid_fraction`` and ``early_stopping: false`` (exactly ``max_rounds``
+integer, or ``auto``), ``valid_fraction``, ``stopping_metric`` (``auto``: ROC AUC for binary tasks,
+else the loss; or ``loss``) and ``early_stopping: false`` (exactly ``max_rounds``
 rounds on every row) like any fixed parameter. The search
 spaces are TabArena's (see below); the learning rate runs from 0.005 to 0.1, which early
 stopping makes safe at both ends. The final refit on the outer training rows early-stops again on
@@ -30,7 +31,7 @@ from benchmark.candidates.spaces import int_range, log_float, uniform_float
 
 
 #: The wrapper's own parameters; the rest go to the booster.
-_ES_PARAMS = ("max_rounds", "patience", "valid_fraction", "early_stopping")
+_ES_PARAMS = ("max_rounds", "patience", "valid_fraction", "stopping_metric", "early_stopping")
 
 
 def _early_stopped(schema: Schema, model: BaseEstimator, es: dict[str, Any], *, seed: int) -> BaseEstimator:

@@ -7,8 +7,12 @@
    stratified for classification, every class kept in the fitting part). The runner only ever
    hands a fit its own training rows, so these rows are never the inner validation rows that
    score a trial, nor the outer test fold;
-2. trains on the rest for at most ``max_rounds`` rounds, evaluating the library's own loss
-   (log loss, RMSE) on the carved rows after every round;
+2. trains on the rest for at most ``max_rounds`` rounds, evaluating the carved rows after every
+   round on the stopping metric: with ``stopping_metric="auto"``, ROC AUC for a binary task and
+   the library's loss otherwise (multiclass log loss, RMSE), as TabArena does (it early-stops
+   on its evaluation metric: AUC, log loss, RMSE). Log loss on a few hundred held-out rows of an
+   imbalanced task bottoms out after a handful of rounds while AUC still improves, so stopping
+   on it stops far too early. ``stopping_metric="loss"`` always uses the loss;
 3. stops when the loss has not improved for ``patience`` rounds and keeps the model as it was at
    the best round (XGBoost, LightGBM, CatBoost). scikit-learn's HistGB uses its own early
    stopping (``n_iter_no_change`` on ``X_val``), which cannot roll back, so it keeps every round
@@ -26,7 +30,7 @@ baseline); so does a fit on fewer than :data:`MIN_ROWS` rows, with at most
 
 After ``fit``: ``n_rounds_`` (rounds in the kept model: the best round for the three libraries,
 every trained round for HistGB), ``n_rounds_trained_``, ``patience_`` (the patience in force
-when training stopped), ``n_early_stopping_rows_``, ``stopped_early_`` (False when it reached the
+when training stopped), ``stopping_metric_`` (``auc`` or ``loss``), ``n_early_stopping_rows_``, ``stopped_early_`` (False when it reached the
 cap), ``estimator_`` (the fitted booster). :func:`benchmark.candidates.outputs.boosting_rounds`
 reads ``n_rounds_`` for the records.
 
@@ -135,6 +139,7 @@ class _EarlyStopped(MetaEstimatorMixin, BaseEstimator):
         max_rounds: int = 10_000,
         patience: int | str = "auto",
         valid_fraction: float | str = "auto",
+        stopping_metric: str = "auto",
         early_stopping: bool = True,
         random_state: int | None = 0,
     ) -> None:
@@ -142,6 +147,7 @@ class _EarlyStopped(MetaEstimatorMixin, BaseEstimator):
         self.max_rounds = max_rounds
         self.patience = patience
         self.valid_fraction = valid_fraction
+        self.stopping_metric = stopping_metric
         self.early_stopping = early_stopping
         self.random_state = random_state
 
@@ -163,12 +169,13 @@ class _EarlyStopped(MetaEstimatorMixin, BaseEstimator):
             rounds = cap if not self.early_stopping else min(cap, FALLBACK_ROUNDS)
             _FIXED[library](est, rounds)
             est.fit(Xf, yf)
-            trained, self.patience_ = rounds, 0
+            trained, self.patience_, self.stopping_metric_ = rounds, 0, None
         else:
             stopper = self._stopper(n, cap, est, library)
             Xe, ye = _safe_indexing(X, es_idx), y[es_idx]
-            rounds, trained = _FIT[library](est, Xf, yf, Xe, ye, stopper, cap)
-            self.patience_ = stopper.patience
+            auc = self.stopping_metric == "auto" and self._classifier and len(np.unique(y)) == 2 and len(np.unique(ye)) == 2
+            rounds, trained = _FIT[library](est, Xf, yf, Xe, ye, stopper, cap, auc)
+            self.patience_, self.stopping_metric_ = stopper.patience, "auc" if auc else "loss"
         self.estimator_ = est
         self.n_rounds_, self.n_rounds_trained_ = int(rounds), int(trained)
         self.n_early_stopping_rows_ = int(len(es_idx))
@@ -225,21 +232,21 @@ def _library(est: Any) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # One function per library: train ``est`` on (Xf, yf), early-stopping on (Xe, ye) with
-# ``stopper``; return (rounds kept in the model, rounds trained).
+# ``stopper`` on ROC AUC (``auc``) or the library's loss; return (rounds kept, rounds trained).
 
 
-def _fit_xgboost(est, Xf, yf, Xe, ye, stopper: Patience, cap: int) -> tuple[int, int]:
+def _fit_xgboost(est, Xf, yf, Xe, ye, stopper: Patience, cap: int, auc: bool) -> tuple[int, int]:
     import xgboost as xgb
 
     class _Stop(xgb.callback.TrainingCallback):
         def after_iteration(self, model, epoch, evals_log) -> bool:
-            values = next(iter(evals_log["validation_0"].values()))
-            loss = float(values[-1])
+            name, values = next(iter(evals_log["validation_0"].items()))
+            loss = -float(values[-1]) if name == "auc" else float(values[-1])
             if stopper.update(epoch, loss):  # xgboost predicts with best_iteration when it is set
                 model.set_attr(best_iteration=str(epoch), best_score=str(loss))
             return stopper.stop(epoch)
 
-    est.set_params(n_estimators=cap, early_stopping_rounds=None, callbacks=[_Stop()])
+    est.set_params(n_estimators=cap, early_stopping_rounds=None, callbacks=[_Stop()], **({"eval_metric": "auc"} if auc else {}))
     try:
         est.fit(Xf, yf, eval_set=[(Xe, ye)], verbose=False)
     finally:
@@ -247,7 +254,7 @@ def _fit_xgboost(est, Xf, yf, Xe, ye, stopper: Patience, cap: int) -> tuple[int,
     return stopper.best_round + 1, est.get_booster().num_boosted_rounds()
 
 
-def _fit_lightgbm(est, Xf, yf, Xe, ye, stopper: Patience, cap: int) -> tuple[int, int]:
+def _fit_lightgbm(est, Xf, yf, Xe, ye, stopper: Patience, cap: int, auc: bool) -> tuple[int, int]:
     import lightgbm as lgb
 
     best_scores: list[Any] = []
@@ -260,7 +267,7 @@ def _fit_lightgbm(est, Xf, yf, Xe, ye, stopper: Patience, cap: int) -> tuple[int
             # lightgbm keeps best_iteration = this + 1 and predicts with it
             raise lgb.callback.EarlyStopException(stopper.best_round, list(best_scores))
 
-    est.set_params(n_estimators=cap)
+    est.set_params(n_estimators=cap, **({"metric": "auc"} if auc else {}))
     est.fit(Xf, yf, eval_X=Xe, eval_y=ye, callbacks=[_stop])
     return stopper.best_round + 1, stopper.last_round + 1
 
@@ -272,20 +279,24 @@ class _CatBoostStop:
         self.stopper = stopper
 
     def after_iteration(self, info) -> bool:
-        values = next(iter(info.metrics["validation"].values()))
+        metrics = info.metrics["validation"]
+        if "AUC" in metrics:
+            loss = -float(metrics["AUC"][-1])
+        else:
+            loss = float(next(iter(metrics.values()))[-1])
         round_ = int(info.iteration) - 1
-        self.stopper.update(round_, float(values[-1]))
+        self.stopper.update(round_, loss)
         return not self.stopper.stop(round_)  # False stops training
 
 
-def _fit_catboost(est, Xf, yf, Xe, ye, stopper: Patience, cap: int) -> tuple[int, int]:
-    est.set_params(iterations=cap, use_best_model=True)
+def _fit_catboost(est, Xf, yf, Xe, ye, stopper: Patience, cap: int, auc: bool) -> tuple[int, int]:
+    est.set_params(iterations=cap, use_best_model=True, **({"eval_metric": "AUC"} if auc else {}))
     est.fit(Xf, yf, eval_set=(Xe, ye), callbacks=[_CatBoostStop(stopper)])
     return int(est.tree_count_), stopper.last_round + 1
 
 
-def _fit_hist_gb(est, Xf, yf, Xe, ye, stopper: Patience, cap: int) -> tuple[int, int]:
-    est.set_params(max_iter=cap, early_stopping=True, n_iter_no_change=stopper.patience, scoring="loss")
+def _fit_hist_gb(est, Xf, yf, Xe, ye, stopper: Patience, cap: int, auc: bool) -> tuple[int, int]:
+    est.set_params(max_iter=cap, early_stopping=True, n_iter_no_change=stopper.patience, scoring="roc_auc" if auc else "loss")
     est.fit(Xf, yf, X_val=Xe, y_val=ye)
     scores = np.asarray(est.validation_score_)[1:]  # scikit-learn's scores are higher-is-better
     if len(scores):
