@@ -7,10 +7,10 @@ outer test fold with the suite's metric (ROC AUC / RMSE), one thread:
 
 - ``fixed``: the old protocol, 200 rounds (``--fixed-rounds``) on every training row;
 - ``es``: early stopping on a split carved from the outer training rows (up to 10,000 rounds,
-  adaptive patience) — how the runner refits now;
+  adaptive patience);
 - ``scaled``: early stopping on each inner fit split (as the tuning trials do), then the mean
   rounds kept × (outer training rows / inner fit rows), refitted on every outer training row
-  without a held-out split. Its CPU column counts the refit only (in a run the inner fits are
+  without a held-out split — how the runner refits (``refit_rounds``). Its CPU column counts the refit only (in a run the inner fits are
   the tuning the job does anyway); ``inner s`` shows what those inner fits cost.
 
 It prints per family one row per task (means over the folds) and a summary: mean CPU seconds,
@@ -88,13 +88,14 @@ def _fit_score(cfg, schema, metric, params: dict[str, Any], X, y, fit_rows, test
 
 def _measure(family: str, task, fold, metric, seed: int, args) -> dict[str, Any]:
     from benchmark.candidates.catalog import default_config
+    from benchmark.candidates.early_stopping import refit_rounds
     from benchmark.run.worker import schema_of
 
     cfg = default_config(family)
     cfg = replace(cfg, fixed={**cfg.fixed, "max_rounds": args.max_rounds})
     schema, X, y = schema_of(task), task.X, task.y
     out: dict[str, Any] = {"family": family, "task": task.name, "fold": fold.index}
-    out["fixed"] = _fit_score(cfg, schema, metric, {"early_stopping": False, "max_rounds": args.fixed_rounds}, X, y, fold.train, fold.test, seed)
+    out["fixed"] = _fit_score(cfg, schema, metric, {"rounds": args.fixed_rounds}, X, y, fold.train, fold.test, seed)
     out["es"] = _fit_score(cfg, schema, metric, {}, X, y, fold.train, fold.test, seed)
     inner_rounds, inner_rows, inner_cpu = [], [], 0.0
     for fit, val in fold.inner:
@@ -102,8 +103,8 @@ def _measure(family: str, task, fold, metric, seed: int, args) -> dict[str, Any]
         inner_rounds.append(rounds)
         inner_rows.append(len(fit))
         inner_cpu += cpu
-    scaled = max(1, round(statistics.mean(inner_rounds) * len(fold.train) / statistics.mean(inner_rows)))
-    out["scaled"] = _fit_score(cfg, schema, metric, {"early_stopping": False, "max_rounds": scaled}, X, y, fold.train, fold.test, seed)
+    scaled = refit_rounds(inner_rounds, inner_rows, len(fold.train))
+    out["scaled"] = _fit_score(cfg, schema, metric, {"rounds": scaled}, X, y, fold.train, fold.test, seed)
     out["inner_cpu"] = inner_cpu
     return out
 

@@ -66,6 +66,20 @@ def test_patience_follows_the_adaptive_rule():
     fixed = Patience(floor=7, ceiling=7, rate=0.0, offset=7)
     fixed.update(5000, 1.0)
     assert fixed.patience == 7
+    crumbs = Patience(floor=5, ceiling=5, rate=0.0, offset=5, min_delta=1e-3)
+    for r, loss in enumerate([0.5, 0.1, 0.0999, 0.0998, 0.0997, 0.0996, 0.0995]):
+        crumbs.update(r, loss)
+    assert crumbs.best_round == 1 and crumbs.stop(6)  # a loss shrinking by crumbs is not improving
+
+
+def test_a_separable_multiclass_task_stops_long_before_the_cap():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    schema = Schema("multiclass", numeric=tuple(X.columns), n_classes=3)
+    for name in BOOSTERS:
+        est = build_estimator(default_config(name), schema, {"learning_rate": 0.1}, seed=0).fit(X, y.to_numpy())
+        assert est[-1].stopped_early_ and est[-1].n_rounds_trained_ < 2000, name  # the cap is 10,000
 
 
 def test_carved_split_is_seeded_stratified_and_keeps_every_class():
@@ -95,12 +109,12 @@ def _spy_on(monkeypatch, name: str, seen: list):
 
     def evaluation(kw) -> object:
         if name == "xgboost":
-            return kw["eval_set"][0][0]
+            return (kw.get("eval_set") or [[None]])[0][0]
         if name == "lightgbm":
-            return kw["eval_X"]
+            return kw.get("eval_X")
         if name == "catboost":
-            return kw["eval_set"][0]
-        return kw["X_val"]
+            return (kw.get("eval_set") or [None])[0]
+        return kw.get("X_val")
 
     if name == "xgboost":
         import xgboost
@@ -119,7 +133,8 @@ def _spy_on(monkeypatch, name: str, seen: list):
     real = cls.fit
 
     def spy(self, X, y, *args, **kw):
-        seen.append((ids(X), ids(evaluation(kw))))
+        held_out = evaluation(kw)
+        seen.append((ids(X), ids(held_out) if held_out is not None else set()))
         return real(self, X, y, *args, **kw)
 
     monkeypatch.setattr(cls, "fit", spy)
@@ -146,14 +161,15 @@ def test_early_stopping_never_sees_scoring_or_test_rows(monkeypatch, name):
     inner_vals = [set(fold.train[val].tolist()) for _, val in fold.inner]
     outer_train, outer_test = set(fold.train.tolist()), set(fold.test.tolist())
     assert len(seen) == 2 * len(fold.inner) + 1  # 2 trials × 2 inner splits + the final refit
-    for fit_ids, es_ids in seen:
+    *trial_fits, refit = seen
+    for fit_ids, es_ids in trial_fits:
         assert es_ids and not fit_ids & es_ids
-        given = fit_ids | es_ids  # the rows this fit was handed: exactly an inner fit split or the outer training rows
-        assert given in inner_fits or given == outer_train
+        given = fit_ids | es_ids  # the rows this fit was handed: exactly an inner fit split
+        assert given in inner_fits
         assert not es_ids & outer_test
-        if given in inner_fits:
-            assert not es_ids & inner_vals[inner_fits.index(given)]  # never the rows that score the trial
-    assert sum(given == outer_train for given in (f | e for f, e in seen)) == 1
+        assert not es_ids & inner_vals[inner_fits.index(given)]  # never the rows that score the trial
+    # the refit trains the tuned rounds, scaled, on every outer training row: nothing held out
+    assert refit == (outer_train, set())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,11 +190,15 @@ def test_rounds_are_recorded_in_trials_and_in_the_job_record(name):
     job = Job(TaskRef(task.name, task.data_hash), _config(name, max_rounds=cap, patience=15), plan.folds[1], "roc_auc", 3, None, "tpe", 0, plan.hash)
     rec = run_job(job)
     assert rec["state"] == "ok", rec.get("error")
-    assert isinstance(rec["rounds"], int) and 1 <= rec["rounds"] < cap
+    fold = plan.folds[1]
     for trial in rec["trials"]:
-        assert len(trial["rounds"]) == len(plan.folds[1].inner)
+        assert len(trial["rounds"]) == len(fold.inner)
         assert all(1 <= r <= cap for r in trial["rounds"])
     assert any(r < cap for t in rec["trials"] for r in t["rounds"])  # it did stop early
+    # the refit: the best trial's mean rounds × outer training rows / inner fit rows
+    best = next(t for t in rec["trials"] if t["number"] == rec["best_trial"])
+    inner_rows = np.mean([len(fit) for fit, _ in fold.inner])
+    assert rec["rounds"] == min(cap, round(np.mean(best["rounds"]) * len(fold.train) / inner_rows))
 
 
 @pytest.mark.parametrize(("stopping", "logged"), [("loss", "logloss"), ("auto", "auc")])
@@ -236,7 +256,7 @@ def test_boosters_early_stop_for_every_kind_of_task(kind):
 def test_fixed_rounds_and_the_library_rounds_parameter_as_the_cap():
     X, y = _frame(120)
     schema = _schema()
-    fixed = build_estimator(_config("lightgbm", max_rounds=25, early_stopping=False), schema, {}, seed=0).fit(X, y)
+    fixed = build_estimator(_config("lightgbm", max_rounds=250, rounds=25), schema, {}, seed=0).fit(X, y)
     assert fixed[-1].n_rounds_ == 25 and not fixed[-1].stopped_early_
     assert fixed[-1].n_early_stopping_rows_ == 0 and fixed[-1].estimator_.booster_.current_iteration() == 25
     # a suite's n_estimators / iterations / max_iter caps the rounds, as it did before early stopping

@@ -5,11 +5,12 @@ stops early on a split carved from the rows of its own fit (:mod:`benchmark.cand
 the split, the adaptive patience, the rounds recorded). A suite sets ``max_rounds`` (or the
 library's own ``n_estimators`` / ``iterations`` / ``max_iter``, read as the cap), ``patience`` (an
 integer, or ``auto``), ``valid_fraction``, ``stopping_metric`` (``auto``: ROC AUC for binary tasks,
-else the loss; or ``loss``) and ``early_stopping: false`` (exactly ``max_rounds``
-rounds on every row) like any fixed parameter. The search
-spaces are TabArena's (see below); the learning rate runs from 0.005 to 0.1, which early
-stopping makes safe at both ends. The final refit on the outer training rows early-stops again on
-a split of those rows. The heavy libraries are imported inside the factories, never at module import.
+else the loss; or ``loss``) and ``rounds`` (exactly that many rounds on every row, no early
+stopping) like any fixed parameter. The search spaces are TabArena's (see below); the learning
+rate runs from 0.005 to 0.1, which early stopping makes safe at both ends. Tuning trials
+early-stop; the final refit on the outer training rows trains, on every row, the rounds the chosen
+configuration kept in its trial, scaled to the refit's rows (``refit_rounds``; the worker passes
+``rounds``). The heavy libraries are imported inside the factories, never at module import.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from benchmark.candidates.spaces import int_range, log_float, uniform_float
 
 
 #: The wrapper's own parameters; the rest go to the booster.
-_ES_PARAMS = ("max_rounds", "patience", "valid_fraction", "stopping_metric", "early_stopping")
+_ES_PARAMS = ("max_rounds", "patience", "valid_fraction", "stopping_metric", "rounds")
 
 
 def _early_stopped(schema: Schema, model: BaseEstimator, es: dict[str, Any], *, seed: int) -> BaseEstimator:
