@@ -115,7 +115,7 @@ def _table(rows: list[dict[str, Any]], greater: dict[str, bool]) -> str:
     for task in dict.fromkeys(r["task"] for r in rows):
         rs = [r for r in rows if r["task"] == task]
 
-        def m(v: str, i: int) -> float:
+        def m(v: str, i: int, rs: list[dict[str, Any]] = rs) -> float:
             return statistics.mean(r[v][i] for r in rs)
 
         lines.append(

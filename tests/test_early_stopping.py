@@ -9,7 +9,12 @@ from sklearn.base import clone
 
 from benchmark.candidates import Schema, build_estimator
 from benchmark.candidates.catalog import default_config
-from benchmark.candidates.early_stopping import Patience, carve_split, patience_floor, valid_fraction_for
+from benchmark.candidates.early_stopping import (
+    Patience,
+    carve_split,
+    patience_floor,
+    valid_fraction_for,
+)
 from benchmark.candidates.outputs import boosting_rounds, predict_output
 
 BOOSTERS = ["hist_gb", "xgboost", "lightgbm", "catboost"]

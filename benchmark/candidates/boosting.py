@@ -30,7 +30,6 @@ from benchmark.candidates.base import (
 from benchmark.candidates.early_stopping import EarlyStoppedClassifier, EarlyStoppedRegressor
 from benchmark.candidates.spaces import int_range, log_float, uniform_float
 
-
 #: The wrapper's own parameters; the rest go to the booster.
 _ES_PARAMS = ("max_rounds", "patience", "valid_fraction", "stopping_metric", "rounds")
 

@@ -24,7 +24,13 @@ from typing import Any
 from benchmark.candidates import CandidateConfig, Schema, build_estimator
 from benchmark.candidates.early_stopping import refit_rounds
 from benchmark.candidates.ensembles import count_base_fits
-from benchmark.candidates.outputs import boosting_rounds, epoch_history, fit_device, gpu_seconds, predict_output
+from benchmark.candidates.outputs import (
+    boosting_rounds,
+    epoch_history,
+    fit_device,
+    gpu_seconds,
+    predict_output,
+)
 from benchmark.data.task import TaskConfig
 from benchmark.metrics import score_all
 from benchmark.results.records import job_id, n_fits
