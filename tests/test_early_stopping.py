@@ -269,3 +269,11 @@ def test_fixed_rounds_and_the_library_rounds_parameter_as_the_cap():
         est = build_estimator(default_config(name), schema, {key: 7}, seed=0)
         assert est[-1].max_rounds == 7
         assert boosting_rounds(est.fit(X, y)) <= 7
+
+
+@pytest.mark.parametrize(("param", "value"), [("stopping_metric", "AUC"), ("patience", 0), ("patience", "soon")])
+def test_bad_early_stopping_settings_fail_the_fit_with_a_clear_message(param, value):
+    X, y = _frame(60)
+    est = build_estimator(_config("lightgbm", **{param: value}), _schema(), {}, seed=0)
+    with pytest.raises(ValueError, match=param):
+        est.fit(X, y)

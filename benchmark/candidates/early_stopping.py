@@ -13,8 +13,9 @@
    on its evaluation metric: AUC, log loss, RMSE). Log loss on a few hundred held-out rows of an
    imbalanced task bottoms out after a handful of rounds while AUC still improves, so stopping
    on it stops far too early. ``stopping_metric="loss"`` always uses the loss;
-3. stops when the loss has not improved for ``patience`` rounds and keeps the model as it was at
-   the best round (XGBoost, LightGBM, CatBoost). scikit-learn's HistGB uses its own early
+3. stops when the metric has not improved for ``patience`` rounds (a classification loss must
+   drop by :data:`MIN_DELTA`: on separable classes it shrinks by crumbs for thousands of rounds)
+   and keeps the model as it was at the best round (XGBoost, LightGBM, CatBoost). scikit-learn's HistGB uses its own early
    stopping (``n_iter_no_change`` on ``X_val``), which cannot roll back, so it keeps every round
    it trained.
 
@@ -31,8 +32,8 @@ fewer than :data:`MIN_ROWS` rows trains :data:`FALLBACK_ROUNDS` rounds on every 
 
 After ``fit``: ``n_rounds_`` (rounds in the kept model: the best round for the three libraries,
 every trained round for HistGB), ``n_rounds_trained_``, ``patience_`` (the patience in force
-when training stopped), ``stopping_metric_`` (``auc`` or ``loss``), ``n_early_stopping_rows_``, ``stopped_early_`` (False when it reached the
-cap), ``estimator_`` (the fitted booster). :func:`benchmark.candidates.outputs.boosting_rounds`
+when training stopped), ``stopping_metric_`` (``auc`` or ``loss``), ``n_early_stopping_rows_``,
+``stopped_early_`` (False when it reached the cap), ``estimator_`` (the fitted booster). :func:`benchmark.candidates.outputs.boosting_rounds`
 reads ``n_rounds_`` for the records.
 
 The libraries are imported inside ``fit`` only.
@@ -173,6 +174,10 @@ class _EarlyStopped(MetaEstimatorMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> _EarlyStopped:
         """Carve the early-stopping rows from ``X``, train with early stopping; returns self."""
+        if self.stopping_metric not in ("auto", "loss"):
+            raise ValueError(f"stopping_metric must be 'auto' or 'loss' (got {self.stopping_metric!r})")
+        if self.patience != "auto" and (isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1):
+            raise ValueError(f"patience must be 'auto' or a positive integer (got {self.patience!r})")
         y = np.asarray(y).ravel()
         n = len(y)
         frac = valid_fraction_for(n) if self.valid_fraction == "auto" else float(self.valid_fraction)
