@@ -173,6 +173,19 @@ def test_gpu_seconds_get_a_column_only_when_used(run_dir, page):
     assert "GPU s" in fair and 'data-v="9.0"' in fair  # 6 jobs × 1.5 s
 
 
+def test_boosting_rounds_get_a_column_only_when_recorded(run_dir, page):
+    fair = page[page.index('<section id="fairness">'):page.index('<section id="failures">')]
+    assert ">rounds<" not in fair
+    store = Store(run_dir)
+    records = list(store.records())
+    for i, r in enumerate(x for x in records if x.get("candidate") == "linear" and x.get("state") == "ok"):
+        r["rounds"] = 100 + 100 * (i % 2)
+        r["trials"][0]["rounds"] = [7, 4321]
+    html = build_html(ResultTable.from_records(records, store.read_manifest()), store.read_manifest(), records=records)
+    fair = html[html.index('<section id="fairness">'):html.index('<section id="failures">')]
+    assert ">rounds<" in fair and 'title="7–4321 rounds over every fit"' in fair
+
+
 def test_budget_ranks_in_the_report_match_the_leaderboard(run_dir):
     store = Store(run_dir)
     records = list(store.records())

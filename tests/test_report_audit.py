@@ -35,6 +35,17 @@ def test_costs_budget_and_splits():
     assert other.fold_hashes and not other.same_splits
 
 
+def test_boosting_rounds_in_the_cost_table():
+    trials = [{"number": 0, "state": "ok", "rounds": [40, 900]}, {"number": 1, "state": "ok", "rounds": [12, 30]}]
+    jobs = [_job("gb", 0, rounds=100), _job("gb", 1, rounds=300), _job("lin", 0), _job("lin", 1)]
+    jobs[0]["trials"] = trials
+    au = audit(jobs, ["gb", "lin"], ["t"], MANIFEST)
+    gb, lin = au.costs
+    assert au.any_rounds and gb.rounds == pytest.approx(200.0) and gb.rounds_range == (12, 900)
+    assert math.isnan(lin.rounds) and lin.rounds_range is None
+    assert not audit(jobs[2:], ["lin"], ["t"], MANIFEST).any_rounds
+
+
 def test_post_hoc_summary_and_gain():
     ens = {"library": {"A": [0], "B": [0]}, "library_size": 6, "members": [{"candidate": "A", "weight": 0.75}, {"candidate": "B", "weight": 0.25}],
            "val_score": 0.9, "best_single": {"score": 0.8}}

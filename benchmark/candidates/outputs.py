@@ -2,7 +2,8 @@
 
 - :func:`predict_output`: the predictions metrics consume (class probabilities or values);
 - :func:`gpu_seconds`: how long it trained on a GPU, and :func:`fit_device`: on which device;
-- :func:`epoch_history`: the per-epoch log an iterative model kept.
+- :func:`epoch_history`: the per-epoch log an iterative model kept;
+- :func:`boosting_rounds`: the rounds an early-stopped booster kept.
 
 Each reads a fitted estimator or, for a pipeline, its last step; the runner (tuning, the worker,
 post-hoc ensembles) calls them and never looks at an estimator's attributes itself.
@@ -73,4 +74,17 @@ def epoch_history(est: Any) -> list[dict[str, Any]] | None:
             hist = getattr(obj, attr, None)
             if isinstance(hist, (list, tuple)) and hist and all(isinstance(e, dict) and "epoch" in e for e in hist):
                 return [dict(e) for e in hist]
+    return None
+
+
+def boosting_rounds(est: Any) -> int | None:
+    """Boosting rounds in a fitted early-stopped booster (or a pipeline's last step), or None.
+
+    Reads ``n_rounds_``, which :mod:`benchmark.candidates.early_stopping` sets: the rounds kept
+    after early stopping (the best round), not the rounds trained past it.
+    """
+    for obj in (est, getattr(est, "_final_estimator", None)):
+        rounds = getattr(obj, "n_rounds_", None)
+        if rounds is not None:
+            return int(rounds)
     return None

@@ -42,6 +42,8 @@ class CandidateCost:
     tune_seconds: float  # total
     fit_seconds: float  # mean over completed jobs (NaN if none)
     predict_seconds: float  # mean over completed jobs (NaN if none)
+    rounds: float = math.nan  # boosting rounds the final refits kept, mean over completed jobs (NaN: not a booster)
+    rounds_range: tuple[int, int] | None = None  # fewest and most rounds any of its fits kept, tuning fits included
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,11 @@ class Audit:
     gains: list[PostHocGain] = field(default_factory=list)
 
     @property
+    def any_rounds(self) -> bool:
+        """Some candidate recorded boosting rounds (an early-stopped booster)."""
+        return any(k.rounds_range for k in self.costs)
+
+    @property
     def fewer_trials(self) -> list[str]:
         """Candidates short of the budget for another reason (seconds cap, failed trials)."""
         return [c for c in self.short if c not in self.one_config]
@@ -118,6 +125,8 @@ def _cost(c: str, js: list[Record], post_hoc: bool) -> CandidateCost:
     ok = [j for j in js if j.get("state") == "ok"]
     fit_s = [float(j["fit_seconds"]) for j in ok if finite(j.get("fit_seconds"))]
     pred_s = [float(j["predict_seconds"]) for j in ok if finite(j.get("predict_seconds"))]
+    refit_rounds = [int(j["rounds"]) for j in ok if j.get("rounds") is not None]
+    every = refit_rounds + [int(r) for j in js for t in (j.get("trials") or []) for r in (t.get("rounds") or [])]
     return CandidateCost(
         candidate=c, n_ok=len(ok), post_hoc=post_hoc,
         trials=[int(j.get("n_trials") or 0) for j in ok],
@@ -132,6 +141,8 @@ def _cost(c: str, js: list[Record], post_hoc: bool) -> CandidateCost:
         tune_seconds=sum(float(j.get("tune_seconds") or 0) for j in js),
         fit_seconds=np.mean(fit_s) if fit_s else math.nan,
         predict_seconds=np.mean(pred_s) if pred_s else math.nan,
+        rounds=float(np.mean(refit_rounds)) if refit_rounds else math.nan,
+        rounds_range=(min(every), max(every)) if every else None,
     )
 
 

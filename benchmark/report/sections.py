@@ -413,6 +413,8 @@ def fairness(a: Analysis, styles: Styles) -> str:
         if au.any_gpu:
             row.append(num(k.gpu_seconds, 1))
         row += [num(k.tune_seconds, 1), num(k.fit_seconds, 3), num(k.predict_seconds, 3)]
+        if au.any_rounds:
+            row.append(_rounds_cell(k))
         rows.append(row)
     header: list[Any] = ["candidate", ("jobs ok", "completed / expected (tasks × outer folds)"), ("trials per fold", f"the budget is {budget}"),
                          "failed trials", ("model fits", "tuning fits (one per inner split per trial) + the final refit")]
@@ -423,8 +425,18 @@ def fairness(a: Analysis, styles: Styles) -> str:
     if au.any_gpu:
         header.append(("GPU s", "GPU seconds where a candidate used one"))
     header += [("tuning s", "wall seconds spent tuning, total"), ("fit s", "mean wall seconds of the final refit"), ("predict s", "mean wall seconds to predict the outer test fold")]
+    if au.any_rounds:
+        header.append(("rounds", "boosting rounds the early-stopped final refit kept (mean); the title gives the range over every fit, tuning included"))
     verdict = _budget_verdict(a, au) + _post_hoc_note(au)
     return verdict + "<h3>Budget and cost per candidate</h3>" + table(header, rows, sortable=True, cls="fairness")
+
+
+def _rounds_cell(k: Any) -> dict[str, Any]:
+    """The cost table's rounds cell: the refits' mean, the range over every fit in the title."""
+    cell = num(k.rounds, 0)
+    if k.rounds_range:
+        cell["title"] = "{}–{} rounds over every fit".format(*k.rounds_range)
+    return cell
 
 
 def _post_hoc_note(au: Audit) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.candidates import CandidateConfig, Schema, build_estimator
-from benchmark.candidates.outputs import gpu_seconds, predict_output
+from benchmark.candidates.outputs import boosting_rounds, gpu_seconds, predict_output
 from benchmark.candidates.spaces import Space, decode, to_optuna
 from benchmark.metrics import Metric, get_metric
 from benchmark.run.limits import FitTimeout, fit_limit, set_trial
@@ -43,6 +43,7 @@ class TrialRecord:
     error: str | None = None
     gpu_seconds: float = 0.0
     base_fits: int = 0  # base-model fits (an ensemble configuration fits many; a single model one per split)
+    rounds: list[int] = field(default_factory=list)  # boosting rounds each split's fit kept (early-stopped boosters)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,12 +85,14 @@ def evaluate(
     base_fits: list[int] | None = None,
     oof: np.ndarray | None = None,
     timeout: float | None = None,
+    rounds: list[int] | None = None,
 ) -> list[float]:
     """Fit ``params`` on each inner fit split and score its validation split; one value per split.
 
     ``values``: a list to append to (so a caller keeps the scores of the splits done before a fit
     raised); a new list when not given.  ``gpu`` / ``base_fits``: lists that get each fit's GPU
-    seconds / base-model fits.  ``oof``: an array of ``len(X)`` rows (× k classes) that gets the
+    seconds / base-model fits; ``rounds``: a list that gets each fit's boosting rounds (early-stopped
+    boosters only).  ``oof``: an array of ``len(X)`` rows (× k classes) that gets the
     validation predictions at the validation rows (out-of-fold predictions).  ``timeout``:
     seconds each fit may take (:func:`benchmark.run.limits.fit_limit`; raises ``FitTimeout``).
     """
@@ -104,6 +107,8 @@ def evaluate(
             gpu.append(gpu_seconds(est))
         if base_fits is not None:
             base_fits.append(count_base_fits(est))
+        if rounds is not None and (n := boosting_rounds(est)) is not None:
+            rounds.append(n)
         out = predict_output(est, X.iloc[val_idx], schema)
         if oof is not None:
             oof[val_idx] = out
@@ -192,21 +197,22 @@ def _run_trial(number, config, schema, params, X, y, splits, *, metric: Metric, 
     values: list[float] = []
     gpu: list[float] = []
     base_fits: list[int] = []
+    rounds: list[int] = []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            evaluate(config, schema, params, X, y, splits, metric=metric, seed=seed, n_threads=n_threads, values=values, gpu=gpu, base_fits=base_fits, oof=oof, timeout=timeout)
+            evaluate(config, schema, params, X, y, splits, metric=metric, seed=seed, n_threads=n_threads, values=values, gpu=gpu, base_fits=base_fits, oof=oof, timeout=timeout, rounds=rounds)
         finite = [v for v in values if math.isfinite(v)]
         value = float(np.mean(finite)) if finite else float("nan")
         state = "ok" if finite else "failed"
-        return TrialRecord(number, dict(params), value, state, clock() - t0, values, None if finite else "metric undefined on every inner fold", sum(gpu), sum(base_fits))
+        return TrialRecord(number, dict(params), value, state, clock() - t0, values, None if finite else "metric undefined on every inner fold", sum(gpu), sum(base_fits), rounds)
     except FitTimeout as exc:
         log.debug("trial %d of %s timed out: %s", number, config.name, exc)
-        return TrialRecord(number, dict(params), float("nan"), "timeout", clock() - t0, values, f"FitTimeout: {exc}", sum(gpu), sum(base_fits))
+        return TrialRecord(number, dict(params), float("nan"), "timeout", clock() - t0, values, f"FitTimeout: {exc}", sum(gpu), sum(base_fits), rounds)
     except Exception as exc:  # failure is data: record it, the loop goes on
         log.debug("trial %d of %s failed: %s", number, config.name, exc)
         err = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}"
-        return TrialRecord(number, dict(params), float("nan"), "failed", clock() - t0, values, err, sum(gpu), sum(base_fits))
+        return TrialRecord(number, dict(params), float("nan"), "failed", clock() - t0, values, err, sum(gpu), sum(base_fits), rounds)
 
 
 def _best(records: list[TrialRecord], metric: Metric) -> TuneResult:

@@ -22,8 +22,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmark.candidates import CandidateConfig, Schema, build_estimator
+from benchmark.candidates.early_stopping import refit_rounds
 from benchmark.candidates.ensembles import count_base_fits
-from benchmark.candidates.outputs import epoch_history, fit_device, gpu_seconds, predict_output
+from benchmark.candidates.outputs import (
+    boosting_rounds,
+    epoch_history,
+    fit_device,
+    gpu_seconds,
+    predict_output,
+)
 from benchmark.data.task import TaskConfig
 from benchmark.metrics import score_all
 from benchmark.results.records import job_id, n_fits
@@ -176,11 +183,14 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
         out["best_inner_score"] = result.best_value
         out["best_trial"] = result.best_number
         out["n_fits"] = n_fits(out["trials"]) + 1
-        est = build_estimator(job.candidate, schema, result.best_params, seed=job.seed, n_threads=job.n_threads)
+        refit = _refit_params(job, result.best_params, _best_rounds(result), len(train))
+        est = build_estimator(job.candidate, schema, refit, seed=job.seed, n_threads=job.n_threads)
         t = time.perf_counter()
         with fit_limit(job.timeout):
             est.fit(Xtr, ytr)
         out["fit_seconds"] = time.perf_counter() - t
+        if (rounds := boosting_rounds(est)) is not None:
+            out["rounds"] = rounds  # boosting rounds of the final refit (each trial's fits' are in ``trials``)
         out["n_base_fits"] = sum(int(tr.get("base_fits") or 0) for tr in out["trials"]) + count_base_fits(est)
         if job.keep_oof:
             out["_oof"] = oof_payload(result.oof)
@@ -216,7 +226,7 @@ def _curves(job: Job, task, schema: Schema, result, test_scores, train_scores) -
     t, c = time.perf_counter(), time.process_time()
     out: dict[str, Any] = {"curve_fits": 0, "gpu_seconds": 0.0}
     if job.learning_curve:
-        out["learning_curve"] = _learning_curve(job, task, schema, result.best_params, test_scores, train_scores)
+        out["learning_curve"] = _learning_curve(job, task, schema, result.best_params, test_scores, train_scores, rounds=_best_rounds(result))
         out["curve_fits"] += sum(1 for p in out["learning_curve"] if not p.get("skipped") and p["fraction"] < 1)
         out["gpu_seconds"] += sum(p.pop("gpu_seconds", 0.0) for p in out["learning_curve"])
     if job.budget_curve:
@@ -228,15 +238,27 @@ def _curves(job: Job, task, schema: Schema, result, test_scores, train_scores) -
     return out
 
 
-def _score_fit(job: Job, task, schema: Schema, params: dict[str, Any], rows, *, train_scores: bool = True) -> tuple[dict[str, float], dict[str, float], float]:
-    """Fit ``params`` on the outer-training positions ``rows``.
+def _best_rounds(result) -> list[int]:
+    """The boosting rounds the best trial's fits kept (empty for a model that is no early-stopped booster)."""
+    return next((list(t.rounds) for t in result.trials if t.number == result.best_number), [])
+
+
+def _refit_params(job: Job, params: dict[str, Any], rounds: list[int] | None, n_rows: int) -> dict[str, Any]:
+    """``params`` for a refit on ``n_rows`` rows; for an early-stopped booster plus ``rounds``: the
+    rounds its trial's fits kept, scaled to ``n_rows`` (:func:`~benchmark.candidates.early_stopping.refit_rounds`)."""
+    scaled = refit_rounds(rounds or [], [len(fit) for fit, _ in job.fold.inner], n_rows)
+    return dict(params) if scaled is None else {**params, "rounds": scaled}
+
+
+def _score_fit(job: Job, task, schema: Schema, params: dict[str, Any], rows, *, train_scores: bool = True, rounds: list[int] | None = None) -> tuple[dict[str, float], dict[str, float], float]:
+    """Fit ``params`` (with ``rounds``: the trial's boosting rounds, scaled) on the outer-training positions ``rows``.
 
     Returns the scores on the outer test fold, on ``rows`` (empty unless ``train_scores``) and
     the fit's GPU seconds.
     """
     X, y = task.X, task.y
     train = job.fold.train[rows]
-    est = build_estimator(job.candidate, schema, params, seed=job.seed, n_threads=job.n_threads)
+    est = build_estimator(job.candidate, schema, _refit_params(job, params, rounds, len(train)), seed=job.seed, n_threads=job.n_threads)
     with fit_limit(job.timeout):
         est.fit(X.iloc[train], y[train])
     test = score_all(schema.kind, y[job.fold.test], predict_output(est, X.iloc[job.fold.test], schema), schema.n_classes)
@@ -244,7 +266,7 @@ def _score_fit(job: Job, task, schema: Schema, params: dict[str, Any], rows, *, 
     return test, on_train, gpu_seconds(est)
 
 
-def _learning_curve(job: Job, task, schema: Schema, params, test_scores, train_scores) -> list[dict[str, Any]]:
+def _learning_curve(job: Job, task, schema: Schema, params, test_scores, train_scores, *, rounds: list[int] | None = None) -> list[dict[str, Any]]:
     """One point per fraction: the tuned configuration refitted on a nested subsample of the training rows."""
     from benchmark.run.curves import TooSmall, learning_subsample, subsample_seed
 
@@ -263,7 +285,7 @@ def _learning_curve(job: Job, task, schema: Schema, params, test_scores, train_s
         point: dict[str, Any] = {"fraction": f, "n_train": int(len(rows))}
         t = time.perf_counter()
         try:
-            point["test"], point["train"], gpu = _score_fit(job, task, schema, params, rows)
+            point["test"], point["train"], gpu = _score_fit(job, task, schema, params, rows, rounds=rounds)
             if gpu:
                 point["gpu_seconds"] = gpu
         except Exception as exc:  # a curve point that cannot be fitted is data, not a failed job
@@ -295,7 +317,7 @@ def _budget_curve(job: Job, task, schema: Schema, result, test_scores) -> tuple[
             continue
         if num not in cache:
             try:
-                scores, _, fit_gpu = _score_fit(job, task, schema, by_number[num]["params"], all_rows, train_scores=False)
+                scores, _, fit_gpu = _score_fit(job, task, schema, by_number[num]["params"], all_rows, train_scores=False, rounds=by_number[num].get("rounds"))
                 cache[num] = {"test": scores}
                 gpu += fit_gpu
             except Exception as exc:
