@@ -151,9 +151,16 @@ def test_tabm_auto_batch_size_follows_the_paper():
     assert [auto_batch_size(n) for n in (100, 3000, 5000, 10_000, 50_000, 200_000)] == [32, 64, 128, 256, 512, 1024]
 
 
+def _realmlp_known_failures(estimator):
+    # pytabkit predicts in float32 batches of its own size: a row's output differs by ~1e-7
+    # depending on which rows share its batch (TabM above predicts in float64 for this reason)
+    return {"check_methods_subset_invariance": "float32 batched prediction in pytabkit (~1e-7 differences)"}
+
+
 @pytest.mark.slow
 @parametrize_with_checks([RealMLPClassifier(n_epochs=4, hidden_width=16, n_hidden_layers=1, n_threads=1),
-                          RealMLPRegressor(n_epochs=4, hidden_width=16, n_hidden_layers=1, n_threads=1)])
+                          RealMLPRegressor(n_epochs=4, hidden_width=16, n_hidden_layers=1, n_threads=1)],
+                         expected_failed_checks=_realmlp_known_failures)
 def test_realmlp_passes_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
