@@ -71,7 +71,7 @@ def test_quick_suite_end_to_end(tmp_path):
     res = _bench("run", "suites/quick.yaml", "--out", str(out), "--jobs", "2", "--no-progress", timeout=1200)
     assert res.returncode == 0, res.stderr
     csv = pd.read_csv(out / "results.csv")
-    assert len(csv) == 3 * 17 * 3 and (csv["state"] == "ok").all()
+    assert len(csv) == 3 * 19 * 3 and (csv["state"] == "ok").all()
     tuned = csv[csv["candidate"] != "ensemble_selection"]
     assert (tuned["n_trials"] == 5).all()  # ensemble_selection is post hoc: no trials of its own
     assert (csv[csv["candidate"] == "ensemble_selection"]["n_trials"] == 0).all()

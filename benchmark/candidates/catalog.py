@@ -29,6 +29,8 @@ _FAMILY_MODULES = (
     "benchmark.candidates.trees",
     "benchmark.candidates.boosting",
     "benchmark.candidates.neural",
+    "benchmark.candidates.realmlp",
+    "benchmark.candidates.tabmnet",
     "benchmark.candidates.ensembles",
 )
 _REGISTRY: dict[str, CandidateSpec] = {}

@@ -166,13 +166,28 @@ class _TabularNet(BaseEstimator):
         strat = y if self._classifier and np.bincount(y).min() >= 2 and n_val >= len(np.unique(y)) else None
         return tuple(train_test_split(idx, test_size=n_val, random_state=seed, stratify=strat))  # type: ignore[return-value]
 
+    # -- hooks a net with another module fills in (see candidates/tabmnet.py) -------------------
+    def _make_module(self, X: np.ndarray, fit_idx: np.ndarray, n_out: int):
+        """The untrained torch module for ``X`` (rows ``fit_idx`` are the ones it trains on)."""
+        return _build_module(
+            self.arch, X.shape[1], n_out, n_layers=int(self.n_layers), width=int(self.width),
+            dropout=float(self.dropout), d_hidden_factor=float(self.d_hidden_factor),
+        )
+
+    def _batch_size(self, n_fit: int) -> int:
+        return max(1, int(self.batch_size))
+
+    def _train_loss(self, loss_fn, out, y):
+        """The training loss of one batch (a net with several heads averages them here)."""
+        return loss_fn(out.float(), y)
+
+    def _clip(self, module, opt, scaler) -> None:
+        """Gradient clipping between backward and step; none by default."""
+
     def _train(self, X, y, fit_idx, val_idx, n_out, device, seed) -> None:
         import torch
 
-        module = _build_module(
-            self.arch, X.shape[1], n_out, n_layers=int(self.n_layers), width=int(self.width),
-            dropout=float(self.dropout), d_hidden_factor=float(self.d_hidden_factor),
-        ).to(device)
+        module = self._make_module(X, fit_idx, n_out).to(device)
         loss_fn = self._loss()
         opt = torch.optim.AdamW(module.parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay))
         Xd = torch.as_tensor(X, device=device)  # moved once; batches are slices on the device
@@ -181,7 +196,7 @@ class _TabularNet(BaseEstimator):
         val_t = torch.as_tensor(val_idx, device=device)
         autocast, scaler = self._amp(device)
         gen = torch.Generator(device="cpu").manual_seed(seed)
-        bs = max(1, int(self.batch_size))
+        bs = self._batch_size(len(fit_idx))
         best, best_state, bad, history = float("inf"), None, 0, []
         for epoch in range(1, int(self.max_epochs) + 1):
             t = time.perf_counter()
@@ -190,12 +205,13 @@ class _TabularNet(BaseEstimator):
             total, count = 0.0, 0
             for start in range(0, len(order), bs):
                 idx = order[start : start + bs]
-                if len(idx) < 2 and self.arch == "resnet":
+                if len(idx) < 2 and getattr(self, "arch", None) == "resnet":
                     continue  # BatchNorm cannot train on a single row
                 with autocast():
-                    loss = loss_fn(module(Xd[idx]).float(), yd[idx])
+                    loss = self._train_loss(loss_fn, module(Xd[idx]), yd[idx])
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
+                self._clip(module, opt, scaler)
                 scaler.step(opt)
                 scaler.update()
                 total += float(loss.detach()) * len(idx)
@@ -236,6 +252,9 @@ class _TabularNet(BaseEstimator):
                 opt.step()
 
             def update(self):
+                pass
+
+            def unscale_(self, opt):
                 pass
 
         if not (self.amp and device.startswith("cuda")):
@@ -337,12 +356,16 @@ def neural_preprocessor(schema: Schema) -> ColumnTransformer:
         )
         parts.append(("cat", cat, list(schema.categorical)))
     if schema.numeric:
-        num = make_pipeline(
-            SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-            QuantileTransformer(output_distribution="normal", n_quantiles=256, subsample=100_000, random_state=0),
-        )
-        parts.append(("num", num, list(schema.numeric)))
+        parts.append(("num", quantile_numerics(), list(schema.numeric)))
     return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
+
+
+def quantile_numerics():
+    """Median-impute (+ missing indicators), then quantile-transform numerics to a normal shape."""
+    return make_pipeline(
+        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+        QuantileTransformer(output_distribution="normal", n_quantiles=256, subsample=100_000, random_state=0),
+    )
 
 
 def _make(arch: str):
