@@ -111,7 +111,7 @@ def check_candidates(suite: Suite, tasks: dict[str, Any]) -> None:
 def _check_post_hoc(suite: Suite, i: int) -> None:
     """An ensemble_selection entry: only ``library`` (other, non-post-hoc candidates) and ``rounds``."""
     from benchmark.candidates import get_spec
-    from benchmark.run.ensembles import DEFAULT_ROUNDS, library_names
+    from benchmark.run.ensembles import DEFAULT_ROUNDS, MAX_ROUNDS, library_names
 
     cand = suite.candidates[i]
     where = f"{suite.source}: candidates[{i}]"
@@ -119,8 +119,8 @@ def _check_post_hoc(suite: Suite, i: int) -> None:
     if unknown:
         raise InputError(f"candidate '{cand.name}' ({cand.base}) takes only params library and rounds, not {', '.join(unknown)}", where=where)
     rounds = cand.fixed.get("rounds", DEFAULT_ROUNDS)
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= 1000:
-        raise InputError(f"candidate '{cand.name}': rounds must be a whole number from 1 to 1000, got {rounds!r}", where=f"{where}.params.rounds")
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= MAX_ROUNDS:
+        raise InputError(f"candidate '{cand.name}': rounds must be a whole number from 1 to {MAX_ROUNDS}, got {rounds!r}", where=f"{where}.params.rounds")
     names = {c.name: c for c in suite.candidates}
     library = library_names(cand, suite.candidates)
     bad = [n for n in library if n not in names or get_spec(names[n].base).post_hoc]

@@ -17,7 +17,11 @@ The ``ensemble_selection`` candidate runs no trials of its own. On each (task, o
 2. after all base jobs, the driver builds one :class:`SelectionJob` per (task, fold): the library
    of every saved configuration and its predictions;
 3. the worker (:func:`run_selection_job`) runs greedy forward selection with replacement
-   (:func:`greedy_selection`) on the validation rows,
+   (:func:`benchmark.run.selection.greedy_selection`, which first drops constant members, members
+   no better than a constant and members beyond a cap set by the number of validation rows) on
+   the validation rows of every inner split, scoring each split's rows on their own; it also
+   records, per library candidate, the selection over that candidate's own trials ("tuned +
+   ensembled", ``ensemble.per_candidate``: weights per trial number, validation score only),
    refits each distinct chosen configuration on the whole outer training set, averages their
    test predictions with the selection weights and scores the outer test fold; its record is
    built like every job's (:func:`benchmark.run.records.computed_record`).
@@ -41,78 +45,15 @@ from typing import Any
 import numpy as np
 
 from benchmark.candidates import CandidateConfig
-from benchmark.metrics import Metric
 from benchmark.results.records import job_id
 from benchmark.results.store import load_oof, oof_path
 from benchmark.run.limits import fit_limit
 from benchmark.run.records import computed_record
+from benchmark.run.selection import DEFAULT_ROUNDS, MAX_ROUNDS, Selection, greedy_selection, library_cap, per_candidate_selection
 from benchmark.run.worker import TaskRef, get_task, schema_of
 from benchmark.splits import Fold
 
-DEFAULT_ROUNDS = 25
-
-
-# --------------------------------------------------------------------------------------------
-# Greedy selection with replacement
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Chosen members (indices into the library, with repeats) and their weights."""
-
-    members: tuple[int, ...]
-    weights: dict[int, float]
-    scores: tuple[float, ...]  # validation score after each round (round 0 = best single)
-    best_single: int
-    best_single_score: float
-    score: float
-
-
-def greedy_selection(
-    predictions: Sequence[np.ndarray],
-    y: np.ndarray,
-    metric: Metric,
-    *,
-    n_classes: int,
-    rounds: int = DEFAULT_ROUNDS,
-) -> Selection:
-    """Select an ensemble from ``predictions`` (each (n,) or (n, k), aligned with ``y``).
-
-    Returns the best prefix of ``rounds`` greedy additions; weights are counts / size.
-    """
-    if not predictions:
-        raise ValueError("ensemble selection needs at least one prediction")
-    preds = [np.asarray(p, dtype=float) for p in predictions]
-
-    def score(p: np.ndarray) -> float:
-        v = metric.fn(y, p, n_classes)
-        return metric.oriented(v) if np.isfinite(v) else -np.inf
-
-    singles = [score(p) for p in preds]
-    best = int(np.argmax(singles))
-    members = [best]
-    total = preds[best].copy()
-    history = [singles[best]]
-    for _ in range(max(0, rounds - 1)):
-        n = len(members)
-        cand = [score((total + p) / (n + 1)) for p in preds]
-        j = int(np.argmax(cand))
-        members.append(j)
-        total += preds[j]
-        history.append(cand[j])
-    size = int(np.argmax(history)) + 1  # first best prefix
-    chosen = members[:size]
-    counts = {i: chosen.count(i) for i in sorted(set(chosen))}
-    weights = {i: c / size for i, c in counts.items()}
-    sign = 1.0 if metric.greater_is_better else -1.0
-    return Selection(
-        members=tuple(chosen),
-        weights=weights,
-        scores=tuple(sign * h for h in history),
-        best_single=best,
-        best_single_score=sign * singles[best],
-        score=sign * history[size - 1],
-    )
+__all__ = ["DEFAULT_ROUNDS", "MAX_ROUNDS", "Selection", "SelectionJob", "build_library", "greedy_selection", "library_names", "run_selection_job"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,6 +125,32 @@ def build_library(run_dir: str | Path, records: Sequence[Mapping[str, Any]], tas
 # The post-hoc job: select, refit, score
 
 
+def inner_groups(fold: Fold) -> np.ndarray:
+    """For each outer-training row, the inner split that validated it (-1: none)."""
+    groups = np.full(len(fold.train), -1, dtype=np.int64)
+    for s, (_, val_idx) in enumerate(fold.inner):
+        groups[val_idx] = s
+    return groups
+
+
+def _excluded(sel: Selection) -> dict[str, int]:
+    """How many library members the screen dropped, by reason."""
+    out: dict[str, int] = {}
+    for reason in sel.excluded.values():
+        out[reason] = out.get(reason, 0) + 1
+    return out
+
+
+def _own_summary(idx: list[int], sel: Selection, members) -> dict[str, Any]:
+    """A candidate's "tuned + ensembled" selection over its own trials (validation only: the
+    weights per trial number, for a scorer that holds the trials' test predictions)."""
+    return {
+        "weights": {str(members[idx[i]][2]): w for i, w in sel.weights.items()},
+        "val_score": sel.score,
+        "best_single": {"trial": members[idx[sel.best_single]][2], "score": sel.best_single_score},
+    }
+
+
 def run_selection_job(job: SelectionJob) -> dict[str, Any]:
     """Select, refit and score the ensemble of one (task, fold); always returns a record."""
     preset = {"post_hoc": True, "n_trials": 0, "n_failed_trials": 0, "trials": [], "best_params": {}}
@@ -210,8 +177,13 @@ def _select_and_score(job: SelectionJob) -> dict[str, Any]:
     if not rows.any():
         raise RuntimeError("no outer-training row has a validation prediction from every library member")
     metric = get_metric(job.metric)
+    groups = inner_groups(job.fold)[rows]
+    labels = [m[0].name for m in job.members]
+    vals = [p[rows] for p in preds]
+    cap = library_cap(int(rows.sum()))
     t = time.perf_counter()
-    sel = greedy_selection([p[rows] for p in preds], y[train][rows], metric, n_classes=schema.n_classes, rounds=job.rounds)
+    sel = greedy_selection(vals, y[train][rows], metric, n_classes=schema.n_classes, rounds=job.rounds, groups=groups, labels=labels, max_size=cap)
+    own = per_candidate_selection(vals, y[train][rows], metric, labels, n_classes=schema.n_classes, rounds=job.rounds, groups=groups, max_size=cap)
     select_seconds = time.perf_counter() - t
     test_out: np.ndarray | float = 0.0
     train_out: np.ndarray | float = 0.0
@@ -253,7 +225,11 @@ def _select_and_score(job: SelectionJob) -> dict[str, Any]:
             "best_single": {"candidate": single[0].name, "trial": single[2], "score": sel.best_single_score},
             "library": library,
             "library_size": len(job.members),
+            "library_cap": cap,
+            "excluded": _excluded(sel),
+            "baseline": sel.baseline,
             "n_val_rows": int(rows.sum()),
+            "per_candidate": {name: _own_summary(idx, s, job.members) for name, (idx, s) in own.items()},
         },
     }
     test_scores = score_all(schema.kind, y[test], np.asarray(test_out), schema.n_classes)
