@@ -35,6 +35,7 @@ not "which candidate is best at an equal budget".
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -45,11 +46,18 @@ from typing import Any
 import numpy as np
 
 from benchmark.candidates import CandidateConfig
-from benchmark.results.records import job_id
+from benchmark.results.records import job_id, latest_jobs
 from benchmark.results.store import load_oof, oof_path
 from benchmark.run.limits import fit_limit
-from benchmark.run.records import computed_record
-from benchmark.run.selection import DEFAULT_ROUNDS, MAX_ROUNDS, Selection, greedy_selection, library_cap, per_candidate_selection
+from benchmark.run.records import computed_record, lost_record
+from benchmark.run.selection import (
+    DEFAULT_ROUNDS,
+    MAX_ROUNDS,
+    Selection,
+    greedy_selection,
+    library_cap,
+    per_candidate_selection,
+)
 from benchmark.run.worker import TaskRef, get_task, schema_of
 from benchmark.splits import Fold
 
@@ -91,22 +99,39 @@ class SelectionJob:
     rounds: int = DEFAULT_ROUNDS
     n_threads: int = 1
     timeout: float | None = None  # seconds each member refit may take (the suite's ``timeout``)
+    lost: tuple[str, ...] = ()  # library candidates whose saved predictions are gone (see lost_predictions)
 
     @property
     def key(self) -> str:
         return job_id(self.task.name, self.candidate.name, self.fold.index)
 
 
+def _latest_ok(records: Sequence[Mapping[str, Any]], task: str, fold: int, names: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+    """The latest record of each library candidate on (task, fold), where that record is ok."""
+    latest = {r["candidate"]: r for r in latest_jobs(records)
+              if r.get("task") == task and r.get("fold") == fold and r.get("candidate") in names}
+    return {n: r for n, r in latest.items() if r.get("state") == "ok"}
+
+
+def lost_predictions(run_dir: str | Path, records: Sequence[Mapping[str, Any]], task: str, fold: int, names: Sequence[str]) -> list[str]:
+    """The library candidates whose completed job on (task, fold) saved out-of-fold predictions
+    that are no longer readable (``oof/`` deleted, a run copied without it, a damaged file).
+
+    A record says how many trials it saved (``oof_trials``); one written before that field
+    existed is taken to have saved some."""
+    return [n for n, r in _latest_ok(records, task, fold, names).items()
+            if r.get("oof_trials", 1) and load_oof(oof_path(run_dir, task, n, fold)) is None]
+
+
 def build_library(run_dir: str | Path, records: Sequence[Mapping[str, Any]], task: str, fold: int, names: Sequence[str],
                   configs: Mapping[str, CandidateConfig]) -> tuple[list[tuple[CandidateConfig, dict[str, Any], int, float]], np.ndarray]:
-    """Collect the library for (task, fold) from the stored ok records and their saved predictions
+    """Collect the library for (task, fold) from the latest ok records and their saved predictions
     (an empty array when there is none)."""
     members: list[tuple[CandidateConfig, dict[str, Any], int, float]] = []
     arrays: list[np.ndarray] = []
     # in the order of ``names``, not of the store (which is completion order and varies between
     # executors), so the selection — ties included — is the same however the base jobs ran
-    found = {r["candidate"]: r for r in records
-             if r.get("task") == task and r.get("fold") == fold and r.get("candidate") in names and r.get("state") == "ok"}
+    found = _latest_ok(records, task, fold, names)
     for rec in (found[n] for n in names if n in found):
         loaded = load_oof(oof_path(run_dir, task, rec["candidate"], fold))
         if loaded is None:
@@ -154,6 +179,11 @@ def _own_summary(idx: list[int], sel: Selection, members) -> dict[str, Any]:
 def run_selection_job(job: SelectionJob) -> dict[str, Any]:
     """Select, refit and score the ensemble of one (task, fold); always returns a record."""
     preset = {"post_hoc": True, "n_trials": 0, "n_failed_trials": 0, "trials": [], "best_params": {}}
+    if job.lost:  # missing inputs are not a model failure: stored as retryable, never selected without them
+        rec = lost_record(job, state="failed", kind="infrastructure", pid=os.getpid(),
+                          error=f"out-of-fold predictions of {', '.join(job.lost)} are missing from oof/ and could not be recomputed; "
+                                "run `bench run SUITE --out RUN_DIR --resume` to rerun those base jobs and this ensemble")
+        return {**rec, **preset}
     return computed_record(job, _select_and_score, preset=preset)
 
 
