@@ -187,34 +187,46 @@ def run_selection_job(job: SelectionJob) -> dict[str, Any]:
     return computed_record(job, _select_and_score, preset=preset)
 
 
-def _select_and_score(job: SelectionJob) -> dict[str, Any]:
-    from threadpoolctl import threadpool_limits
+@dataclass(frozen=True)
+class ValidationLibrary:
+    """What the selection sees: each member's predictions on the rows every member validated,
+    those rows' targets, the inner split that validated each, and each member's candidate."""
 
-    from benchmark.candidates import build_estimator
-    from benchmark.candidates.ensembles import count_base_fits
-    from benchmark.candidates.outputs import predict_output
-    from benchmark.metrics import get_metric, score_all
+    preds: list[np.ndarray]
+    y: np.ndarray
+    groups: np.ndarray
+    labels: list[str]
+    n_classes: int
 
+
+def validation_library(job: SelectionJob) -> ValidationLibrary:
+    """The selection's inputs for ``job`` (raises when there is nothing to select from)."""
     if not job.members:
         raise RuntimeError("empty library: no library candidate completed this fold with saved out-of-fold predictions")
     task = get_task(job.task)
-    schema = schema_of(task)
-    X, y = task.X, task.y
-    train, test = job.fold.train, job.fold.test
     preds = np.asarray(job.preds, dtype=float)
     flat = preds.reshape(preds.shape[0], preds.shape[1], -1)
     rows = np.isfinite(flat).all(axis=(0, 2))
     if not rows.any():
         raise RuntimeError("no outer-training row has a validation prediction from every library member")
-    metric = get_metric(job.metric)
-    groups = inner_groups(job.fold)[rows]
-    labels = [m[0].name for m in job.members]
-    vals = [p[rows] for p in preds]
-    cap = library_cap(int(rows.sum()))
-    t = time.perf_counter()
-    sel = greedy_selection(vals, y[train][rows], metric, n_classes=schema.n_classes, rounds=job.rounds, groups=groups, labels=labels, max_size=cap)
-    own = per_candidate_selection(vals, y[train][rows], metric, labels, n_classes=schema.n_classes, rounds=job.rounds, groups=groups, max_size=cap)
-    select_seconds = time.perf_counter() - t
+    return ValidationLibrary([p[rows] for p in preds], task.y[job.fold.train][rows], inner_groups(job.fold)[rows],
+                             [m[0].name for m in job.members], schema_of(task).n_classes)
+
+
+def refit_and_score(job: SelectionJob, weights: Mapping[int, float]) -> dict[str, Any]:
+    """Refit each weighted library member on the outer training rows, average their predictions
+    with ``weights`` and score the outer test (and training) rows: the record's cost and score fields."""
+    from threadpoolctl import threadpool_limits
+
+    from benchmark.candidates import build_estimator
+    from benchmark.candidates.ensembles import count_base_fits
+    from benchmark.candidates.outputs import predict_output
+    from benchmark.metrics import score_all
+
+    task = get_task(job.task)
+    schema = schema_of(task)
+    X, y = task.X, task.y
+    train, test = job.fold.train, job.fold.test
     test_out: np.ndarray | float = 0.0
     train_out: np.ndarray | float = 0.0
     fit_seconds = predict_seconds = 0.0
@@ -222,7 +234,7 @@ def _select_and_score(job: SelectionJob) -> dict[str, Any]:
     chosen = []
     with threadpool_limits(limits=job.n_threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for idx, weight in sel.weights.items():
+        for idx, weight in weights.items():
             config, params, number, inner = job.members[idx]
             est = build_estimator(config, schema, params, seed=job.seed, n_threads=job.n_threads)
             t = time.perf_counter()
@@ -235,19 +247,32 @@ def _select_and_score(job: SelectionJob) -> dict[str, Any]:
             predict_seconds += time.perf_counter() - t
             train_out = train_out + weight * predict_output(est, X.iloc[train], schema)
             chosen.append({"candidate": config.name, "trial": number, "weight": weight, "params": params, "inner_score": inner})
+    out: dict[str, Any] = {"fit_seconds": fit_seconds, "predict_seconds": predict_seconds, "n_fits": len(chosen), "n_base_fits": base_fits, "members": chosen}
+    out.update({f"test_{k}": v for k, v in score_all(schema.kind, y[test], np.asarray(test_out), schema.n_classes).items()})
+    out.update({f"train_{k}": v for k, v in score_all(schema.kind, y[train], np.asarray(train_out), schema.n_classes).items()})
+    return out
+
+
+def _select_and_score(job: SelectionJob) -> dict[str, Any]:
+    from benchmark.metrics import get_metric
+
+    lib = validation_library(job)
+    metric = get_metric(job.metric)
+    cap = library_cap(len(lib.y))
+    t = time.perf_counter()
+    sel = greedy_selection(lib.preds, lib.y, metric, n_classes=lib.n_classes, rounds=job.rounds, groups=lib.groups, labels=lib.labels, max_size=cap)
+    own = per_candidate_selection(lib.preds, lib.y, metric, lib.labels, n_classes=lib.n_classes, rounds=job.rounds, groups=lib.groups, max_size=cap)
+    select_seconds = time.perf_counter() - t
+    out = refit_and_score(job, sel.weights)
     single = job.members[sel.best_single]
     library: dict[str, int] = {}
     for config, *_ in job.members:
         library[config.name] = library.get(config.name, 0) + 1
-    out: dict[str, Any] = {
+    out.update({
         "tune_seconds": select_seconds,
-        "fit_seconds": fit_seconds,
-        "predict_seconds": predict_seconds,
-        "n_fits": len(chosen),
-        "n_base_fits": base_fits,
         "best_inner_score": sel.score,
         "ensemble": {
-            "members": chosen,
+            "members": out.pop("members"),
             "size": len(sel.members),
             "rounds": job.rounds,
             "val_score": sel.score,
@@ -258,12 +283,8 @@ def _select_and_score(job: SelectionJob) -> dict[str, Any]:
             "library_cap": cap,
             "excluded": _excluded(sel),
             "baseline": sel.baseline,
-            "n_val_rows": int(rows.sum()),
+            "n_val_rows": len(lib.y),
             "per_candidate": {name: _own_summary(idx, s, job.members) for name, (idx, s) in own.items()},
         },
-    }
-    test_scores = score_all(schema.kind, y[test], np.asarray(test_out), schema.n_classes)
-    train_scores = score_all(schema.kind, y[train], np.asarray(train_out), schema.n_classes)
-    out.update({f"test_{k}": v for k, v in test_scores.items()})
-    out.update({f"train_{k}": v for k, v in train_scores.items()})
+    })
     return out
