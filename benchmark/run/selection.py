@@ -20,7 +20,8 @@ Before selecting, :func:`screen_library` drops from the library:
   (``labels``), by score, then the rest by score.
 
 Scores are the mean over validation folds (``groups``: which fold validated each row), as each
-tuning trial is scored, not one score of the pooled rows. Selection then starts from the best
+tuning trial is scored, not one score of the pooled rows (a fold the metric cannot score is left
+out). Selection then starts from the best
 kept member and adds, with replacement, the member whose addition scores best, for at most
 ``rounds`` rounds (capped at :data:`MAX_ROUNDS`), and keeps the best-scoring prefix, so it
 never scores worse on these predictions than its best kept member. When the screen keeps
@@ -86,9 +87,9 @@ def _scorer(y: np.ndarray, metric: Metric, n_classes: int, folds: list[np.ndarra
     """Oriented score (greater is better; -inf when not finite): mean over the folds."""
 
     def score(p: np.ndarray) -> float:
-        vals = [metric.fn(y[f], p[f], n_classes) for f in folds]
-        v = float(np.mean(vals))
-        return metric.oriented(v) if np.isfinite(v) else -np.inf
+        vals = np.asarray([metric.fn(y[f], p[f], n_classes) for f in folds], dtype=float)
+        ok = np.isfinite(vals)  # a fold the metric cannot score (one class only) is left out
+        return metric.oriented(float(vals[ok].mean())) if ok.any() else -np.inf
 
     return score
 
