@@ -1,6 +1,7 @@
 """Post-hoc ensemble selection over the configurations the other candidates tried while tuning.
 
-The selection itself (:func:`greedy_selection`, Caruana et al. 2004, as AutoML systems use it):
+The selection itself (:func:`benchmark.run.selection.greedy_selection`, Caruana et al. 2004, as
+AutoML systems use it, with their safeguards; see that module):
 from out-of-fold (validation) predictions of a library of already-tried configurations on the
 same rows, start from the best single configuration; in each round add (with replacement) the
 configuration whose addition gives the best validation score of the averaged prediction; keep
@@ -13,7 +14,11 @@ The ``ensemble_selection`` candidate runs no trials of its own. On each (task, o
    ``Job.keep_oof`` its worker also returns each completed trial's out-of-fold predictions on the
    inner validation rows (outer-training rows only — never the outer test fold). The driver saves
    them to ``RUN_DIR/oof/<task>/<fold>/<candidate>.npz`` (plain arrays, ``allow_pickle=False``)
-   *before* it appends the job's record, so a stored job always has its predictions on disk;
+   *before* it appends the job's record (which says how many trials it saved: ``oof_trials``),
+   so a stored job always has its predictions on disk; when they are lost later, the driver
+   reruns that base job before selecting (:func:`lost_predictions`,
+   :func:`benchmark.run.driver.lost_base_jobs`), and an ensemble that still lacks them is stored
+   as retryable (``error_kind: infrastructure``);
 2. after all base jobs, the driver builds one :class:`SelectionJob` per (task, fold): the library
    of every saved configuration and its predictions;
 3. the worker (:func:`run_selection_job`) runs greedy forward selection with replacement
