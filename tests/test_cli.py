@@ -72,6 +72,11 @@ def test_quick_suite_end_to_end(tmp_path):
     assert res.returncode == 0, res.stderr
     csv = pd.read_csv(out / "results.csv")
     assert len(csv) == 3 * 19 * 3 and (csv["state"] == "ok").all()
-    tuned = csv[csv["candidate"] != "ensemble_selection"]
-    assert (tuned["n_trials"] == 5).all()  # ensemble_selection is post hoc: no trials of its own
-    assert (csv[csv["candidate"] == "ensemble_selection"]["n_trials"] == 0).all()
+    trials = csv.groupby("candidate")["n_trials"].agg(set).to_dict()
+    # voting (a soft vote of its members' defaults) has no search space: one configuration, one trial;
+    # ensemble_selection is post hoc: no trials of its own; every other candidate runs the full budget
+    assert trials.pop("voting") == {1} and trials.pop("ensemble_selection") == {0}
+    assert all(t == {5} for t in trials.values()), trials
+    html = (out / "report.html").read_text()
+    assert "Ran one configuration only, having nothing to tune: <b>voting</b>" in html
+    assert "<b>voting</b> had nothing to tune and ran its one configuration" in html

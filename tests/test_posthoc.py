@@ -112,6 +112,68 @@ def test_resume_rebuilds_the_same_ensembles_from_saved_predictions(es_run, tmp_p
     assert len(_jobs(copy)) == len(_jobs(es_run))  # nothing repeated
 
 
+def _same_results(run_dir, reference):
+    from benchmark.results.records import latest_jobs
+
+    ref = {r["key"]: r for r in latest_jobs(_jobs(reference))}
+    got = {r["key"]: r for r in latest_jobs(_jobs(run_dir))}
+    assert set(got) == set(ref) and all(r["state"] == "ok" for r in got.values())
+    for key, r in ref.items():
+        assert got[key][f"test_{r['metric']}"] == r[f"test_{r['metric']}"], key
+        if r["candidate"] == "ens":
+            assert got[key]["ensemble"]["members"] == r["ensemble"]["members"]
+        else:
+            assert [t["value"] for t in got[key]["trials"]] == [t["value"] for t in r["trials"]]
+
+
+@pytest.mark.parametrize("ens_records", ["none", "failed empty library"])
+def test_lost_predictions_are_recomputed_on_resume(es_run, tmp_path, ens_records):
+    """oof/ deleted: killed after the base jobs (no ensemble records), or a run stored before the
+    fix (its ensembles failed with "empty library"). Resume reruns the base jobs whose predictions
+    are gone and gives the uninterrupted run's results."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(es_run, copy)
+    shutil.rmtree(copy / "oof")
+    lines = [json.loads(ln) for ln in (copy / "records.jsonl").read_text().splitlines()]
+    kept = [r for r in lines if r.get("candidate") != "ens"]
+    if ens_records != "none":  # what the code before the fix stored
+        kept += [{**r, "state": "failed", "error_kind": "model", "error": "RuntimeError: empty library: no library candidate completed"}
+                 for r in lines if r.get("candidate") == "ens"]
+    (copy / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
+    res = run_suite(parse_suite(SUITE), out=copy, resume=True, progress=False)
+    assert res.n_failed == 0
+    _same_results(copy, es_run)
+    assert sorted(p.name for p in (copy / "oof").rglob("*.npz")) == sorted(p.name for p in (es_run / "oof").rglob("*.npz"))
+    again = run_suite(parse_suite(SUITE), out=copy, resume=True, progress=False)  # nothing left to do
+    assert again.n_done_before == again.n_jobs
+
+
+def test_lost_predictions_that_cannot_be_recomputed_are_a_retryable_record(es_run, tmp_path):
+    import dataclasses
+
+    from benchmark.run.driver import expand_selection_jobs, load_tasks, make_plans, settled_post_hoc
+    from benchmark.run.ensembles import run_selection_job
+
+    suite = parse_suite(SUITE)
+    tasks = load_tasks(suite)
+    plans = make_plans(suite, tasks)
+    store = Store(es_run)
+    job = expand_selection_jobs(suite, tasks, plans, store, in_memory=False, n_threads=1)[0]
+    assert job.lost == ()
+    rec = run_selection_job(dataclasses.replace(job, lost=("knn",)))
+    assert rec["state"] == "failed" and rec["error_kind"] == "infrastructure" and rec["post_hoc"]
+    assert "knn" in rec["error"] and "--resume" in rec["error"]
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(es_run, copy)
+    Store(copy).append(rec)
+    assert rec["key"] not in settled_post_hoc(suite, plans, Store(copy))  # the next resume runs it again
+    assert len(settled_post_hoc(suite, plans, Store(copy))) == 3
+
+
 def test_selection_with_an_empty_library_is_a_failed_record_not_a_crash(tmp_path):
     raw = {**SUITE, "tasks": [{"dataset": "iris"}], "candidates": [{"name": "bad", "base": "linear", "params": {"C": -1.0}}, "ensemble_selection"]}
     res = run_suite(parse_suite(raw), out=tmp_path / "r", progress=False)

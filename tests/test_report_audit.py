@@ -55,6 +55,9 @@ def test_post_hoc_summary_and_gain():
     assert au.short == []  # a post-hoc ensemble runs no trials and is not short of the budget
     (s,) = au.post_hoc
     assert (s.candidate, s.library, s.library_size, s.refits, s.n_beat_best, s.n_folds) == ("E", ["A", "B"], 6.0, 2.0, 1, 1)
+    assert s.excluded == {}  # a record from before the screen
+    screened = [_job("E", f, n_trials=0, post_hoc=True, ensemble={**ens, "excluded": x}) for f, x in ((0, {"constant": 1, "over the library cap": 3}), (1, {"constant": 1}))]
+    assert audit(screened, ["E"], ["t"], MANIFEST).post_hoc[0].excluded == {"constant": 1.0, "over the library cap": 1.5}
     (g,) = au.gains
     assert (g.candidate, g.task, g.metric, g.best) == ("E", "t", "roc_auc", "A")
     assert g.gain == pytest.approx(0.05) and g.weights == [("A", 0.75), ("B", 0.25)]

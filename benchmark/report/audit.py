@@ -56,6 +56,9 @@ class PostHocSummary:
     refits: float  # distinct configurations chosen and refitted (mean over folds)
     n_beat_best: int  # folds where the selection beat its best single member on validation
     n_folds: int
+    #: library members the selection's screen dropped, by reason (mean per fold; records that
+    #: predate the screen have none)
+    excluded: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,8 @@ def _post_hoc_summary(c: str, jobs: Sequence[Record]) -> PostHocSummary | None:
         refits=float(np.mean([len(e.get("members", [])) for e in ens])),
         n_beat_best=len([1 for e in ens if e.get("val_score") != e.get("best_single", {}).get("score")]),
         n_folds=len(ens),
+        excluded={r: float(np.mean([(e.get("excluded") or {}).get(r, 0) for e in ens]))
+                  for r in sorted({r for e in ens for r in (e.get("excluded") or {})})},
     )
 
 

@@ -32,7 +32,9 @@ def conclusions(a: Analysis) -> list[str]:
     out.append(
         f"{len(a.candidates)} candidates were compared on {len(a.tasks)} task{'s' if len(a.tasks) != 1 else ''} "
         f"with {a.n_folds} outer folds each and the same budget of "
-        f"{esc(suite.get('trials'))} tuning trials per candidate per fold."
+        f"{esc(suite.get('trials'))} tuning trials per candidate per fold"
+        + (f" ({', '.join(f'<b>{esc(c)}</b>' for c in a.audit.one_config)} had nothing to tune and ran its one configuration)"
+           if a.audit.one_config else "") + "."
     )
     if a.rank is not None:
         out.extend(_across_tasks(a))

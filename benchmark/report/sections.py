@@ -93,7 +93,7 @@ def summary(a: Analysis, styles: Styles) -> str:
     cards = [
         ("Leader", lead_v, lead_s),
         ("Tasks", str(len(a.tasks)), esc(", ".join(sorted({str(t.get('kind')) for t in a.table.tasks.values()})))),
-        ("Candidates", str(len(a.candidates)), "every one with the same budget and folds"),
+        ("Candidates", str(len(a.candidates)), "every one with the same budget and folds" + (" (one configuration where there is nothing to tune)" if a.audit.one_config else "")),
         ("Budget", budget, f"per candidate per outer fold · {esc(inner_txt)} · {esc(s.get('sampler', 'tpe'))} sampler, trial 0 (the first) = defaults"),
         ("Outer folds", str(a.n_folds), f"{esc(s.get('folds'))} folds × {esc(s.get('repeats', 1))} repeat(s), shared by all candidates"),
         ("Metric", esc(", ".join(metrics)), "drives tuning and ranking; every applicable metric is recorded"),
@@ -446,7 +446,9 @@ def _post_hoc_note(au: Audit) -> str:
         items.append(
             f"<b>{esc(e.candidate)}</b> is post hoc: it ran no trials of its own. On each fold it selected (greedy, with replacement) from the "
             f"{e.library_size:.0f} configurations that {esc(', '.join(e.library))} tried while tuning, scored on their out-of-fold inner validation "
-            f"predictions, and refitted only the {e.refits:.1f} distinct configurations it chose (mean). Its library cost the "
+            f"predictions, and refitted only the {e.refits:.1f} distinct configurations it chose (mean)"
+            + (", after dropping library members (mean per fold): " + ", ".join(f"{n:.1f} {esc(r)}" for r, n in e.excluded.items()) if e.excluded else "")
+            + f". Its library cost the "
             f"{len(e.library)} candidates' budgets together, so it is not an equal-budget rival: read it as what an ensemble of the tuned "
             f"models buys. It beat its best single member on the validation predictions in {e.n_beat_best} of {e.n_folds} folds "
             "(never worse, by construction).")

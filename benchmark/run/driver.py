@@ -129,7 +129,7 @@ def _field_of(cand: Any, space: dict[str, Any], param: str) -> str:
 
 def _check_post_hoc(suite: Suite, i: int) -> None:
     """An ensemble_selection entry: only ``library`` (other, non-post-hoc candidates) and ``rounds``."""
-    from benchmark.run.ensembles import DEFAULT_ROUNDS, library_names
+    from benchmark.run.ensembles import DEFAULT_ROUNDS, MAX_ROUNDS, library_names
 
     cand = suite.candidates[i]
     where = f"{suite.source}: candidates[{i}]"
@@ -137,8 +137,8 @@ def _check_post_hoc(suite: Suite, i: int) -> None:
     if unknown:
         raise InputError(f"candidate '{cand.name}' ({cand.base}) takes only params library and rounds, not {', '.join(unknown)}", where=where)
     rounds = cand.fixed.get("rounds", DEFAULT_ROUNDS)
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= 1000:
-        raise InputError(f"candidate '{cand.name}': rounds must be a whole number from 1 to 1000, got {rounds!r}", where=f"{where}.params.rounds")
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= MAX_ROUNDS:
+        raise InputError(f"candidate '{cand.name}': rounds must be a whole number from 1 to {MAX_ROUNDS}, got {rounds!r}", where=f"{where}.params.rounds")
     names = {c.name: c for c in suite.candidates}
     library = library_names(cand, suite.candidates)
     bad = [n for n in library if n not in names or spec_of(names[n]).post_hoc]
@@ -264,7 +264,13 @@ def expand_selection_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, 
 
     Call after the base jobs have run: each job carries its (task, fold) library as arrays.
     """
-    from benchmark.run.ensembles import DEFAULT_ROUNDS, SelectionJob, build_library, library_names
+    from benchmark.run.ensembles import (
+        DEFAULT_ROUNDS,
+        SelectionJob,
+        build_library,
+        library_names,
+        lost_predictions,
+    )
 
     post_hoc = post_hoc_candidates(suite)
     if not post_hoc:
@@ -279,14 +285,54 @@ def expand_selection_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, 
             for cand in post_hoc:
                 if job_id(cfg.name, cand.name, fold.index) in done:
                     continue
-                members, preds = build_library(store.root, records, cfg.name, fold.index, library_names(cand, suite.candidates), configs)
+                names = library_names(cand, suite.candidates)
+                members, preds = build_library(store.root, records, cfg.name, fold.index, names, configs)
                 jobs.append(SelectionJob(
                     task=refs[cfg.name], candidate=cand, fold=fold, metric=suite.metric_for(tasks[cfg.name].kind),
                     seed=suite.effective_model_seed + fold.index, split_hash=plan.hash, members=tuple(members),
                     preds=preds, rounds=int(cand.fixed.get("rounds", DEFAULT_ROUNDS)),
-                    n_threads=n_threads, timeout=suite.timeout,
+                    n_threads=n_threads, timeout=suite.timeout, lost=tuple(lost_predictions(store.root, records, cfg.name, fold.index, names)),
                 ))
     return jobs
+
+
+def settled_post_hoc(suite: Suite, plans: dict[str, FoldPlan], store: Store) -> set[str]:
+    """The post-hoc job keys whose latest record stands: ok, or failed for a reason of its own.
+
+    One that failed for missing inputs is run again: ``error_kind`` ``infrastructure``, or any
+    failure while a library candidate's saved predictions are lost (how runs stored before this
+    rule recorded it: "empty library")."""
+    from benchmark.run.ensembles import library_names, lost_predictions
+
+    records = [r for r in store.records() if r.get("type") == "job"]
+    latest = {r["key"]: r for r in records}
+    settled = set()
+    for cand in post_hoc_candidates(suite):
+        names = library_names(cand, suite.candidates)
+        for task, plan in plans.items():
+            for fold in plan.folds:
+                rec = latest.get(key := job_id(task, cand.name, fold.index))
+                if rec is None or (rec.get("state") != "ok" and (
+                        rec.get("error_kind") == "infrastructure" or lost_predictions(store.root, records, task, fold.index, names))):
+                    continue
+                settled.add(key)
+    return settled
+
+
+def lost_base_jobs(suite: Suite, plans: dict[str, FoldPlan], store: Store, base_jobs: list[Job], settled: set[str]) -> list[Job]:
+    """The completed base jobs to run again because a post-hoc job still to run needs their
+    out-of-fold predictions and those are gone (the same seed gives the same record back)."""
+    from benchmark.run.ensembles import library_names, lost_predictions
+
+    records = [r for r in store.records() if r.get("type") == "job"]
+    keys = set()
+    for cand in post_hoc_candidates(suite):
+        names = library_names(cand, suite.candidates)
+        for task, plan in plans.items():
+            for fold in plan.folds:
+                if job_id(task, cand.name, fold.index) not in settled:
+                    keys.update(job_id(task, n, fold.index) for n in lost_predictions(store.root, records, task, fold.index, names))
+    return [j for j in base_jobs if j.key in keys]
 
 
 def default_run_dir(suite: Suite, root: Path = DEFAULT_ROOT) -> Path:
@@ -373,7 +419,7 @@ def _run_locked(suite: Suite, store: Store, manifest: dict[str, Any], tasks: dic
     post_keys = {job_id(name, c.name, f.index) for c in post_hoc_candidates(suite) for name, plan in plans.items() for f in plan.folds}
     n_post = len(post_keys)
     n_total = len(all_jobs) + n_post
-    n_done = len(all_jobs) - len(todo) + len(post_keys & done)
+    n_done = len(all_jobs) - len(todo) + len(post_keys & settled_post_hoc(suite, plans, store))
     log.info("%s: %d jobs, %d already done, %d to run", store.root, n_total, n_done, n_total - n_done)
     pools: list[Any] = []  # one executor for both phases, started only if there is work
 
@@ -388,7 +434,12 @@ def _run_locked(suite: Suite, store: Store, manifest: dict[str, Any], tasks: dic
         if n_post:
             from benchmark.run.ensembles import run_selection_job
 
-            second = expand_selection_jobs(suite, tasks, plans, store, in_memory=in_memory, n_threads=MODEL_THREADS, done=done)
+            settled = settled_post_hoc(suite, plans, store)
+            redo = lost_base_jobs(suite, plans, store, all_jobs, settled)
+            if redo:  # their saved predictions are gone: rerun them before selecting
+                log.warning("%d base job(s) lost their out-of-fold predictions (oof/); running them again", len(redo))
+                n_failed += _execute(redo, store, pool, progress=progress)
+            second = expand_selection_jobs(suite, tasks, plans, store, in_memory=in_memory, n_threads=MODEL_THREADS, done=settled)
             if second:
                 n_failed += _execute(second, store, pool, progress=progress, fn=run_selection_job)
     except BaseException:  # Ctrl-C or an error in the driver: stop the workers, keep what is stored
@@ -447,9 +498,11 @@ def _execute(todo: list, store: Store, pool: Callable[[], Any], *, progress: boo
     bar = _progress_bar(len(todo), enabled=progress)
     try:
         for rec in pool().run(todo, fn or run_job):
-            oof = rec.pop("_oof", None)
-            if oof is not None:
-                save_oof(store.root, rec, oof)
+            if "_oof" in rec:
+                oof = rec.pop("_oof")
+                rec["oof_trials"] = 0 if oof is None else len(oof["numbers"])
+                if oof is not None:
+                    save_oof(store.root, rec, oof)
             store.append(rec)
             if rec.get("state") != "ok":
                 n_failed += 1
