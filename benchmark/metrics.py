@@ -37,6 +37,8 @@ class Metric:
     kinds: tuple[str, ...]
     description: str
     bounded: bool = False
+    #: the values the metric can take (a curve's ±sd band is clipped to it)
+    range: tuple[float, float] = (-np.inf, np.inf)
 
     def applies_to(self, kind: str) -> bool:
         return kind in self.kinds
@@ -143,16 +145,16 @@ def _r2(y: np.ndarray, pred: np.ndarray, k: int) -> float:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("accuracy", _accuracy, True, CLASSIFICATION, "fraction of correct labels", bounded=True),
-        Metric("balanced_accuracy", _balanced_accuracy, True, CLASSIFICATION, "mean recall per class", bounded=True),
-        Metric("f1_macro", _f1_macro, True, CLASSIFICATION, "F1 averaged over classes", bounded=True),
-        Metric("roc_auc", _roc_auc, True, CLASSIFICATION, "ROC AUC (one-vs-rest for multiclass)", bounded=True),
-        Metric("log_loss", _log_loss, False, CLASSIFICATION, "cross-entropy of predicted probabilities"),
-        Metric("brier", _brier, False, CLASSIFICATION, "Brier score (halved multiclass sum; binary = brier_score_loss)", bounded=True),
-        Metric("ece", _ece, False, CLASSIFICATION, f"expected calibration error, top label, {ECE_BINS} equal-width bins", bounded=True),
-        Metric("rmse", _rmse, False, REGRESSION, "root mean squared error"),
-        Metric("mae", _mae, False, REGRESSION, "mean absolute error"),
-        Metric("r2", _r2, True, REGRESSION, "coefficient of determination", bounded=True),
+        Metric("accuracy", _accuracy, True, CLASSIFICATION, "fraction of correct labels", bounded=True, range=(0.0, 1.0)),
+        Metric("balanced_accuracy", _balanced_accuracy, True, CLASSIFICATION, "mean recall per class", bounded=True, range=(0.0, 1.0)),
+        Metric("f1_macro", _f1_macro, True, CLASSIFICATION, "F1 averaged over classes", bounded=True, range=(0.0, 1.0)),
+        Metric("roc_auc", _roc_auc, True, CLASSIFICATION, "ROC AUC (one-vs-rest for multiclass)", bounded=True, range=(0.0, 1.0)),
+        Metric("log_loss", _log_loss, False, CLASSIFICATION, "cross-entropy of predicted probabilities", range=(0.0, np.inf)),
+        Metric("brier", _brier, False, CLASSIFICATION, "Brier score (halved multiclass sum; binary = brier_score_loss)", bounded=True, range=(0.0, 1.0)),
+        Metric("ece", _ece, False, CLASSIFICATION, f"expected calibration error, top label, {ECE_BINS} equal-width bins", bounded=True, range=(0.0, 1.0)),
+        Metric("rmse", _rmse, False, REGRESSION, "root mean squared error", range=(0.0, np.inf)),
+        Metric("mae", _mae, False, REGRESSION, "mean absolute error", range=(0.0, np.inf)),
+        Metric("r2", _r2, True, REGRESSION, "coefficient of determination", bounded=True, range=(-np.inf, 1.0)),
     )
 }
 
@@ -171,6 +173,12 @@ def is_bounded(name: str) -> bool:
     """Whether ``name`` lies on a fixed scale of at most 1 (AUC, accuracy, F1, R²); unknown: no."""
     m = METRICS.get(name)
     return False if m is None else m.bounded
+
+
+def value_range(name: str) -> tuple[float, float]:
+    """The values metric ``name`` can take (unbounded for a name not in the table)."""
+    m = METRICS.get(name)
+    return (-np.inf, np.inf) if m is None else m.range
 
 
 def error_of(name: str, value: float) -> float:

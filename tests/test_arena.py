@@ -6,7 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.report.arena import ANCHOR, ELO_SCALE, RIDGE, arena_table, bradley_terry, harmonic_mean_rank, improvability, pairwise_wins
+from benchmark.report.arena import (
+    ANCHOR,
+    ELO_SCALE,
+    RIDGE,
+    arena_table,
+    bradley_terry,
+    harmonic_mean_rank,
+    improvability,
+    pairwise_wins,
+)
 
 
 def _folds(seed=0, tasks=6, folds=3, cands=("a", "b", "random_forest", "d"), shift=(0.0, 0.02, 0.04, 0.01)):
