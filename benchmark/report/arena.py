@@ -69,21 +69,37 @@ def pairwise_wins(folds: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def bradley_terry(wins: np.ndarray, *, ridge: float = RIDGE) -> np.ndarray:
-    """Natural-log strengths maximising ``Σ w_ij log σ(θ_i − θ_j) − ridge/2 · Σ θ²`` (centred)."""
-    from scipy.optimize import minimize
+def _nll(wins: np.ndarray, theta: np.ndarray, ridge: float) -> float:
+    d = theta[:, None] - theta[None, :]
+    return float(np.sum(wins * np.logaddexp(0.0, -d))) + 0.5 * ridge * float(theta @ theta)
 
+
+def bradley_terry(wins: np.ndarray, *, ridge: float = RIDGE, tol: float = 1e-10, max_iter: int = 200) -> np.ndarray:
+    """Natural-log strengths maximising ``Σ w_ij log σ(θ_i − θ_j) − ridge/2 · Σ θ²`` (Newton's
+    method with a backtracking line search; the objective is strictly convex)."""
     k = wins.shape[0]
-
-    def f(theta: np.ndarray) -> tuple[float, np.ndarray]:
+    theta = np.zeros(k)
+    n = wins + wins.T
+    f = _nll(wins, theta, ridge)
+    for _ in range(max_iter):
         d = theta[:, None] - theta[None, :]
-        nll = float(np.sum(wins * np.logaddexp(0.0, -d))) + 0.5 * ridge * float(theta @ theta)
-        s = wins * (1.0 / (1.0 + np.exp(d)))  # w_ij σ(−d_ij)
+        p = 1.0 / (1.0 + np.exp(-d))  # σ(d_ij)
+        s = wins * (1.0 - p)  # w_ij σ(−d_ij)
         grad = -(s.sum(axis=1) - s.sum(axis=0)) + ridge * theta
-        return nll, grad
-
-    res = minimize(f, np.zeros(k), jac=True, method="L-BFGS-B", options={"maxiter": 2000, "gtol": 1e-10, "ftol": 1e-14})
-    return res.x - res.x.mean()
+        c = n * p * (1.0 - p)
+        hess = np.diag(c.sum(axis=1)) - c + ridge * np.eye(k)
+        step = np.linalg.solve(hess, grad)
+        t = 1.0
+        while True:
+            new = theta - t * step
+            f_new = _nll(wins, new, ridge)
+            if f_new <= f - 1e-4 * t * float(grad @ step) or t < 1e-8:
+                break
+            t /= 2
+        theta, f = new, f_new
+        if float(np.max(np.abs(t * step))) < tol:
+            break
+    return theta - theta.mean()
 
 
 def elo(wins: np.ndarray, ref: int, *, ridge: float = RIDGE) -> np.ndarray:
@@ -121,6 +137,7 @@ def arena_table(folds: pd.DataFrame, task_errors: pd.DataFrame, *, n_boot: int =
     total = per_task.sum(axis=0)
     ratings = elo(total, ref)
     n_t = per_task.shape[0]
+    n_boot = n_boot if n_t > 1 else 0  # a bootstrap over one task says nothing
     rng = np.random.default_rng(seed)
     boot = np.full((n_boot, len(cands)), np.nan)
     impr = improvability(task_errors.reindex(columns=cands))

@@ -12,7 +12,7 @@ from typing import Any
 
 from benchmark.report import figures
 from benchmark.report.analysis import Analysis
-from benchmark.report.arena import N_BOOT, RIDGE
+from benchmark.report.arena import RIDGE
 from benchmark.report.markup import cand_cell, esc, figure, finite, fmt, num, p_eq, table
 from benchmark.report.palette import Style
 from benchmark.report.power import POWER
@@ -115,16 +115,19 @@ def arena(a: Analysis, styles: Styles) -> str:
         name["text"] += post_hoc_tag(a, c) + (" (reference)" if c == at.reference else "")
         rows.append([name, num(r.elo, text=elo_txt), num(r.win_rate, text=f"{100 * r.win_rate:.1f} %" if finite(r.win_rate) else "–"),
                      num(r.improvability, text=imp_txt), num(r.harmonic_mean_rank, 2, text=f"{r.harmonic_mean_rank:.2f}")])
-    header = ["candidate", ("Elo [95 % CI]", f"Bradley–Terry fit on every (task, fold) pair; CI: bootstrap over tasks ({at.n_boot} resamples)"),
+    header = ["candidate", ("Elo [95 % CI]" if at.n_boot else "Elo", f"Bradley–Terry fit on every (task, fold) pair; CI: bootstrap over tasks ({at.n_boot} resamples)"),
               ("win rate", "share of pairwise (task, fold) comparisons won; ties count half"),
               ("improvability [95 % CI]", "mean over tasks of (error − best error) / error: how much of its error switching to the best would remove; 0 = best"),
               ("harmonic mean rank", "tasks / Σ 1/rank: rewards being first somewhere")]
     note = (f'<p class="note">Elo as TabArena computes it: a Bradley–Terry maximum-likelihood fit on the pairwise outcomes of every '
             f"(task, outer fold) — higher test score wins, equal scores tie (half a win each), a failed or missing job loses — with a "
             f"vanishing ridge ({RIDGE:g} on the log strengths) so that a candidate that never wins stays finite. "
-            f"<b>{esc(at.reference)} is anchored at 1000</b>; 400 points = 10:1 odds. 95 % intervals: percentile bootstrap over the "
-            f"{at.n_tasks} tasks ({N_BOOT} resamples){' — with this few tasks they are wide and coarse' if at.n_tasks < 5 else ''}. "
-            "Errors for improvability: 1 − score for AUC, accuracy and R², the metric itself for losses.</p>")
+            f"<b>{esc(at.reference)} is anchored at 1000</b>; 400 points = 10:1 odds. "
+            + (f"95 % intervals: percentile bootstrap over the {at.n_tasks} tasks ({at.n_boot} resamples)"
+               f"{' — with this few tasks they are wide and coarse' if at.n_tasks < 5 else ''}. " if at.n_boot
+               else "No intervals: they are a bootstrap over tasks and need at least two. ")
+            + "Errors for improvability: 1 − score for AUC, accuracy and R², the metric itself for losses; where the best error is 0 "
+            "(e.g. an AUC of 1) every other candidate's improvability on that task is 100 %.</p>")
     return "<h3>Elo, win rate, improvability</h3>" + note + table(header, rows, sortable=True, cls="arena", attrs=' id="arena-table"')
 
 

@@ -155,7 +155,7 @@ def leaderboard(a: Analysis, styles: Styles) -> str:
         header += [("W / T / L vs leader", "tasks won / tied / lost against the leader"),
                    ("p vs leader", "Wilcoxon signed-rank test against the leader across tasks, Holm-corrected over all pairs; * = significant")]
     if elo is not None:
-        header.append((f"Elo [95 % CI] ({a.arena.reference} = 1000)", "Bradley–Terry on every (task, fold) pair; see the table below"))
+        header.append((f"Elo{' [95 % CI]' if a.arena.n_boot else ''} ({a.arena.reference} = 1000)", "Bradley–Terry on every (task, fold) pair; see the table below"))
     if not single:  # with one task 0 … 1 would stretch any gap, however small, to the whole scale
         header.append(("normalised score", "per task 0 = the worst candidate's mean, 1 = the best's; mean ± sd over tasks"))
     if show_raw:
