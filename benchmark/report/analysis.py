@@ -123,11 +123,15 @@ class Analysis:
         """Budget, cost and split checks, post-hoc ensembles (see :mod:`benchmark.report.audit`)."""
         return audit(self.jobs, self.candidates, self.tasks, self.manifest)
 
+    @functools.cached_property
+    def _table_leaderboard(self) -> pd.DataFrame:
+        return self.table.leaderboard()
+
     @property
     def leader(self) -> str | None:
         if self.rank is not None:
             return self.rank.candidates[0]
-        lb = self.table.leaderboard()
+        lb = self._table_leaderboard
         return None if lb.empty else str(lb.iloc[0]["candidate"])
 
     @functools.cached_property
@@ -253,13 +257,13 @@ class Analysis:
         if self.rank is not None:
             ranks = dict(self.rank.mean_ranks)
             return ranks
-        lb = self.table.leaderboard()
+        lb = self._table_leaderboard
         return {str(r.candidate): float(r.mean_rank) for r in lb.itertuples()}
 
     def tied_leaders(self) -> list[str]:
         """The candidates sharing the leader's mean rank (the leader alone when there is no tie)."""
-        ranks = self.mean_ranks()
-        return [c for c in ranks if abs(ranks[c] - ranks[self.leader]) < 1e-9]
+        ranks, leader = self.mean_ranks(), self.leader
+        return [c for c in ranks if abs(ranks[c] - ranks[leader]) < 1e-9]
 
     @property
     def raw_metric(self) -> str:

@@ -41,8 +41,10 @@ def ttest_mde(sd: float, n_folds: int, n_train: float, n_test: float, *, alpha: 
     crit = stats.t.ppf(1 - alpha / (2 * max(m, 1)), df)
 
     def pw(ncp: float) -> float:
-        v = float(stats.nct.sf(crit, df, ncp) + stats.nct.cdf(-crit, df, ncp))
-        return (1.0 if math.isnan(v) else v) - power
+        upper, lower = float(stats.nct.sf(crit, df, ncp)), float(stats.nct.cdf(-crit, df, ncp))
+        if math.isnan(upper):  # scipy gives NaN far in the tails
+            upper = 1.0 if ncp > crit else 0.0
+        return upper + (0.0 if math.isnan(lower) else lower) - power
 
     hi = 1.0
     while pw(hi) < 0:
