@@ -37,6 +37,8 @@ class Metric:
     kinds: tuple[str, ...]
     description: str
     bounded: bool = False
+    #: the values the metric can take (a curve's ±sd band is clipped to it)
+    range: tuple[float, float] = (-np.inf, np.inf)
 
     def applies_to(self, kind: str) -> bool:
         return kind in self.kinds
@@ -93,6 +95,37 @@ def _log_loss(y: np.ndarray, proba: np.ndarray, k: int) -> float:
     return float(skm.log_loss(y, p, labels=np.arange(k)))
 
 
+#: Equal-width bins of the top-label confidence used by the expected calibration error.
+ECE_BINS = 15
+
+
+def _brier(y: np.ndarray, proba: np.ndarray, k: int) -> float:
+    """Brier score: squared error of the probability vector against the one-hot label, summed over
+    classes and halved, averaged over rows; in [0, 1], and equal to sklearn's ``brier_score_loss``
+    on binary tasks."""
+    p = np.asarray(proba, float)
+    onehot = np.zeros_like(p)
+    onehot[np.arange(len(y)), np.asarray(y, int)] = 1.0
+    return float(np.mean(np.sum((p - onehot) ** 2, axis=1)) / 2.0) if len(y) else float("nan")
+
+
+def _ece(y: np.ndarray, proba: np.ndarray, k: int) -> float:
+    """Expected calibration error of the top label: rows binned by their highest predicted
+    probability into :data:`ECE_BINS` equal-width bins on [0, 1]; the mean over bins, weighted by
+    their share of rows, of |accuracy − mean confidence| in the bin."""
+    p = np.asarray(proba, float)
+    if not len(y):
+        return float("nan")
+    conf = p.max(axis=1)
+    correct = (p.argmax(axis=1) == np.asarray(y, int)).astype(float)
+    bins = np.minimum((conf * ECE_BINS).astype(int), ECE_BINS - 1)
+    total = 0.0
+    for b in np.unique(bins):
+        m = bins == b
+        total += m.mean() * abs(correct[m].mean() - conf[m].mean())
+    return float(total)
+
+
 def _rmse(y: np.ndarray, pred: np.ndarray, k: int) -> float:
     return float(np.sqrt(np.mean((np.asarray(y, float) - np.asarray(pred, float)) ** 2)))
 
@@ -112,14 +145,16 @@ def _r2(y: np.ndarray, pred: np.ndarray, k: int) -> float:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("accuracy", _accuracy, True, CLASSIFICATION, "fraction of correct labels", bounded=True),
-        Metric("balanced_accuracy", _balanced_accuracy, True, CLASSIFICATION, "mean recall per class", bounded=True),
-        Metric("f1_macro", _f1_macro, True, CLASSIFICATION, "F1 averaged over classes", bounded=True),
-        Metric("roc_auc", _roc_auc, True, CLASSIFICATION, "ROC AUC (one-vs-rest for multiclass)", bounded=True),
-        Metric("log_loss", _log_loss, False, CLASSIFICATION, "cross-entropy of predicted probabilities"),
-        Metric("rmse", _rmse, False, REGRESSION, "root mean squared error"),
-        Metric("mae", _mae, False, REGRESSION, "mean absolute error"),
-        Metric("r2", _r2, True, REGRESSION, "coefficient of determination", bounded=True),
+        Metric("accuracy", _accuracy, True, CLASSIFICATION, "fraction of correct labels", bounded=True, range=(0.0, 1.0)),
+        Metric("balanced_accuracy", _balanced_accuracy, True, CLASSIFICATION, "mean recall per class", bounded=True, range=(0.0, 1.0)),
+        Metric("f1_macro", _f1_macro, True, CLASSIFICATION, "F1 averaged over classes", bounded=True, range=(0.0, 1.0)),
+        Metric("roc_auc", _roc_auc, True, CLASSIFICATION, "ROC AUC (one-vs-rest for multiclass)", bounded=True, range=(0.0, 1.0)),
+        Metric("log_loss", _log_loss, False, CLASSIFICATION, "cross-entropy of predicted probabilities", range=(0.0, np.inf)),
+        Metric("brier", _brier, False, CLASSIFICATION, "Brier score (halved multiclass sum; binary = brier_score_loss)", bounded=True, range=(0.0, 1.0)),
+        Metric("ece", _ece, False, CLASSIFICATION, f"expected calibration error, top label, {ECE_BINS} equal-width bins", bounded=True, range=(0.0, 1.0)),
+        Metric("rmse", _rmse, False, REGRESSION, "root mean squared error", range=(0.0, np.inf)),
+        Metric("mae", _mae, False, REGRESSION, "mean absolute error", range=(0.0, np.inf)),
+        Metric("r2", _r2, True, REGRESSION, "coefficient of determination", bounded=True, range=(-np.inf, 1.0)),
     )
 }
 
@@ -138,6 +173,21 @@ def is_bounded(name: str) -> bool:
     """Whether ``name`` lies on a fixed scale of at most 1 (AUC, accuracy, F1, R²); unknown: no."""
     m = METRICS.get(name)
     return False if m is None else m.bounded
+
+
+def value_range(name: str) -> tuple[float, float]:
+    """The values metric ``name`` can take (unbounded for a name not in the table)."""
+    m = METRICS.get(name)
+    return (-np.inf, np.inf) if m is None else m.range
+
+
+def error_of(name: str, value: float) -> float:
+    """``value`` of metric ``name`` as an error (lower is better, 0 = perfect): the value itself
+    when lower is better, ``1 − value`` for a bounded higher-is-better metric (AUC, accuracy, R²),
+    NaN otherwise (no zero to measure from)."""
+    if not greater_is_better(name):
+        return float(value)
+    return 1.0 - float(value) if is_bounded(name) else float("nan")
 
 
 def direction_text(name: str) -> str:

@@ -221,8 +221,8 @@ def test_run_dir_rank_json_and_text(tmp_path, capsys):
 def test_run_dir_lower_is_better_metric_from_manifest_and_flag(tmp_path, capsys):
     run_dir, _ = _make_run(tmp_path, metric="log_loss")
     assert rankcmd.main([str(run_dir), "--json", *FAST]) == 0
-    doc = json.loads(capsys.readouterr().out)
-    assert doc["greater_is_better"] is False and list(doc["mean_ranks"])[0] == "rf"
+    doc = json.loads(capsys.readouterr().out)  # log_loss is unbounded: normalised, higher is better
+    assert doc["greater_is_better"] is True and list(doc["mean_ranks"])[0] == "rf"
     assert rankcmd.main([str(run_dir), "--json", "--metric", "accuracy", *FAST]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["greater_is_better"] is True and list(doc["mean_ranks"])[0] == "rf"
@@ -244,7 +244,8 @@ def test_run_dir_errors(tmp_path, capsys):
 
 def test_run_dir_with_per_task_metrics_as_written_by_the_runner(tmp_path, capsys):
     """The runner's manifest maps kind groups to metrics and records each task's metric;
-    with mixed metrics the block is oriented (lower-is-better negated)."""
+    with mixed metrics, or one metric in the target's units, the block is normalised per task as in
+    the report (0 = worst, 1 = best) instead of mixing units."""
     run_dir, table = _make_run(tmp_path)
     table["metric"] = np.where(table["task"].isin(["t0", "t1"]), "accuracy", "log_loss")
     table.to_csv(run_dir / "results.csv", index=False)
@@ -255,18 +256,25 @@ def test_run_dir_with_per_task_metrics_as_written_by_the_runner(tmp_path, capsys
     }
     (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     scores = rankcmd.load_scores(run_dir)
-    assert scores.greater_is_better is True and scores.metric == "accuracy+log_loss"
+    assert scores.greater_is_better is True and scores.metric == "normalised accuracy+log_loss"
     ok = table[table["state"] == "ok"]
-    t2_rf = ok[(ok["task"] == "t2") & (ok["candidate"] == "rf")]["test_log_loss"].mean()
-    assert scores.block.loc["t2", "rf"] == pytest.approx(-t2_rf)
-    assert "different metrics" in scores.notes[0]
+    t2 = -ok[ok["task"] == "t2"].groupby("candidate")["test_log_loss"].mean()
+    assert scores.block.loc["t2", "rf"] == 1.0
+    assert scores.block.loc["t2", "svm"] == pytest.approx((t2["svm"] - t2.min()) / (t2.max() - t2.min()))
+    assert ((scores.block >= 0) & (scores.block <= 1) | scores.block.isna()).all().all()
+    assert "different metrics" in scores.notes[0] and "normalised" in scores.notes[0]
     assert rankcmd.main([str(run_dir), "--json", *FAST]) == 0
     assert list(json.loads(capsys.readouterr().out)["mean_ranks"]) == ["rf", "svm", "knn"]
     # one metric for every task: that metric and its own direction
     manifest["tasks"] = {t: {"metric": "log_loss"} for t in manifest["tasks"]}
     (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    scores = rankcmd.load_scores(run_dir)
-    assert scores.metric == "log_loss" and scores.greater_is_better is False
+    scores = rankcmd.load_scores(run_dir)  # unbounded (target units): normalised, not mixed
+    assert scores.metric == "normalised log_loss" and scores.greater_is_better is True
+    assert "units of each task's target" in scores.notes[0]
+    manifest["tasks"] = {t: {"metric": "accuracy"} for t in manifest["tasks"]}
+    (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    scores = rankcmd.load_scores(run_dir)  # one bounded metric: raw scores, as in the report
+    assert scores.metric == "accuracy" and scores.greater_is_better is True
 
 
 def test_run_dir_is_read_through_the_result_table_latest_row_per_job(tmp_path):

@@ -231,11 +231,13 @@ def read_run_dir(run_dir: str | Path, *, metric: str | None = None) -> Scores:
     if missing:
         raise InputError(f"{path}: no column(s) {', '.join('test_' + m for m in missing)}; "
                          f"choose --metric from: {', '.join(available) or 'none recorded'}")
-    from benchmark.metrics import greater_is_better
+    from benchmark.metrics import greater_is_better, is_bounded
 
     names = sorted(set(metric_of.values()))
     mixed = len(names) > 1
-    cells = _cell_scores(table, metric_of, orient=mixed)
+    # as in the report: raw scores only for one bounded metric; otherwise normalised per task
+    normalise = mixed or (len(tasks) > 1 and not is_bounded(names[0]))
+    cells = _cell_scores(table, metric_of, orient=normalise)
     if cells.empty:
         raise InputError(f"{path}: no rows with state == 'ok' and a score; nothing to rank")
     grouped = cells.groupby(["task", "candidate"])["score"]
@@ -243,11 +245,14 @@ def read_run_dir(run_dir: str | Path, *, metric: str | None = None) -> Scores:
     block = block.reindex(index=tasks, columns=sorted(table["candidate"].unique()))
     block.index.name, block.columns.name = "task", None
     notes = _partial_notes(table, grouped.size())
-    if mixed:
-        notes = (f"tasks use different metrics ({', '.join(names)}); lower-is-better scores are "
-                 "negated so that higher is better everywhere; mean differences mix units",
-                 *notes)
-        return Scores(block, str(run_dir), "run", "+".join(names), True, notes)
+    if normalise:
+        from benchmark.results.table import normalise_rows
+
+        why = (f"the tasks use different metrics ({', '.join(names)})" if mixed
+               else f"{names[0]} is in the units of each task's target")
+        notes = (f"scores normalised per task (0 = the worst candidate's mean, 1 = the best's) because {why}; "
+                 "mean scores and the rope are in normalised points", *notes)
+        return Scores(normalise_rows(block), str(run_dir), "run", "normalised " + "+".join(names), True, notes)
     return Scores(block, str(run_dir), "run", names[0], greater_is_better(names[0]), notes)
 
 

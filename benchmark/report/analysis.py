@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.metrics import greater_is_better, is_bounded
-from benchmark.report import curves
+from benchmark.metrics import error_of, greater_is_better, is_bounded
+from benchmark.report import curves, diagnostics, power
+from benchmark.report.arena import ArenaTable, arena_table, reference_candidate
 from benchmark.report.audit import Audit, audit
 from benchmark.report.markup import finite
 from benchmark.results.records import job_key, latest_jobs
@@ -122,25 +123,147 @@ class Analysis:
         """Budget, cost and split checks, post-hoc ensembles (see :mod:`benchmark.report.audit`)."""
         return audit(self.jobs, self.candidates, self.tasks, self.manifest)
 
+    @functools.cached_property
+    def _table_leaderboard(self) -> pd.DataFrame:
+        return self.table.leaderboard()
+
     @property
     def leader(self) -> str | None:
         if self.rank is not None:
             return self.rank.candidates[0]
-        lb = self.table.leaderboard()
+        lb = self._table_leaderboard
         return None if lb.empty else str(lb.iloc[0]["candidate"])
+
+    @functools.cached_property
+    def duration(self) -> float:
+        """Wall seconds from the first job's start to the last job's end (NaN when unknown)."""
+        from datetime import datetime
+
+        spans = []
+        for j in self.jobs:
+            try:
+                t0 = datetime.fromisoformat(str(j["started"])).timestamp()
+                spans.append((t0, t0 + float(j.get("total_seconds") or 0.0)))
+            except (KeyError, TypeError, ValueError):
+                continue
+        return max(e for _, e in spans) - min(s for s, _ in spans) if spans else math.nan
+
+    @functools.cached_property
+    def post_hoc(self) -> list[str]:
+        """Candidates built after tuning from the others' trials (post-hoc ensembles), suite order."""
+        found = {j.get("candidate") for j in self.jobs if j.get("post_hoc")}
+        return [c for c in self.candidates if c in found]
+
+    @property
+    def equal_budget_leader(self) -> str | None:
+        """The best-ranked candidate that spent only its own budget (not a post-hoc ensemble)."""
+        return next((c for c in self.mean_ranks() if c not in self.post_hoc), None)
+
+    @functools.cached_property
+    def fold_block(self) -> pd.DataFrame:
+        """(task, fold) × candidates outer-test scores of each task's tuning metric, oriented so
+        that greater is better; NaN where a job failed or is missing (every expected fold listed)."""
+        ok = self.table.ok
+        parts = []
+        for t in self.tasks:
+            m = self.metrics.get(t)
+            sub = ok[ok["task"] == t] if "task" in ok else ok
+            if not m or sub.empty or f"test_{m}" not in sub:
+                continue
+            wide = sub.pivot_table(index="fold", columns="candidate", values=f"test_{m}", aggfunc="mean")
+            wide = wide.reindex(index=range(max(self.n_folds, int(wide.index.max()) + 1)), columns=self.candidates)
+            parts.append((t, wide * (1.0 if greater_is_better(m) else -1.0)))
+        if not parts:
+            return pd.DataFrame(columns=self.candidates)
+        return pd.concat({t: w for t, w in parts}, names=["task", "fold"])
+
+    @functools.cached_property
+    def arena(self) -> ArenaTable | None:
+        """Elo (bootstrap CIs), win rate, improvability, harmonic mean rank; None below two candidates."""
+        fb = self.fold_block
+        if fb.empty or fb.shape[1] < 2 or not fb.notna().any().any():
+            return None
+        means = fb.groupby(level=0, sort=False).mean()
+        errors = pd.DataFrame({c: [error_of(self.metrics[t], (1 if greater_is_better(self.metrics[t]) else -1) * v)
+                                   for t, v in means[c].items()] for c in means.columns}, index=means.index)
+        return arena_table(fb, errors)
+
+    @functools.cached_property
+    def tradeoff(self) -> pd.DataFrame:
+        """Score against training time, prediction time per 1,000 rows and model size (Pareto marked).
+
+        The score is the leaderboard's: the mean normalised score over tasks, or, with one task,
+        the mean of the tuning metric oriented so that greater is better (see ``tradeoff_label``).
+        """
+        rows = self.leaderboard_rows
+        if len(self.tasks) == 1:
+            score = pd.Series({r.candidate: r.raw.mean if r.raw is not None else math.nan for r in rows})
+            score = score * (1.0 if greater_is_better(self.raw_metric) else -1.0)
+        else:
+            score = pd.Series({r.candidate: r.normalised.mean for r in rows})
+        return diagnostics.tradeoff_table(self.jobs, score)
+
+    @property
+    def tradeoff_label(self) -> str:
+        if len(self.tasks) == 1:
+            m = self.raw_metric
+            return m if greater_is_better(m) else f"−{m}"
+        return "mean normalised score"
+
+    @functools.cached_property
+    def overtuning(self) -> pd.DataFrame:
+        """Per candidate: share of jobs whose tuned configuration lost to the default on test, mean inner − test gap."""
+        return diagnostics.overtuning_table(self.jobs, self.metrics, self.candidates)
+
+    @functools.cached_property
+    def sensitivity(self) -> diagnostics.PolicySensitivity | None:
+        """The ranking under each missing-result policy; None when nothing failed or is missing."""
+        if self.rank is None or not (self.failed_jobs or self.missing_jobs):
+            return None
+        usable = self.test_block[self.test_block.notna().any(axis=1)]
+        return diagnostics.policy_sensitivity(usable, baseline=reference_candidate(list(usable.columns)), alpha=self.alpha)
+
+    @functools.cached_property
+    def mde_across(self) -> float:
+        """Smallest leader-vs-candidate difference (test-block units) the Wilcoxon–Holm test detects with 80 % power."""
+        if self.rank is None:
+            return math.nan
+        blk = self.test_block[self.test_block.notna().any(axis=1)]
+        lead = self.leader
+        sds = [float((blk[lead] - blk[c]).std(ddof=1)) for c in blk.columns if c != lead and (blk[lead] - blk[c]).notna().sum() > 1]
+        sds = [v for v in sds if math.isfinite(v)]
+        k = blk.shape[1]
+        return power.wilcoxon_mde(float(np.median(sds)) if sds else math.nan, blk.shape[0], alpha=self.alpha, m=k * (k - 1) // 2)
+
+    @functools.cached_property
+    def mde_per_task(self) -> dict[str, float]:
+        """Task → smallest difference from the best (metric units) the corrected t-test–Holm detects with 80 % power."""
+        out = {}
+        for t, cmp in self.per_task.items():
+            m = self.metrics.get(t)
+            if m not in cmp:
+                continue
+            wide = fold_scores(self, t, m)
+            wide = wide.loc[:, wide.notna().all()]
+            best = cmp[m].index[0]
+            sds = [float((wide[best] - wide[c]).std(ddof=1)) for c in wide.columns if c != best]
+            sub = self.table.ok[self.table.ok["task"] == t]
+            out[t] = power.ttest_mde(float(np.median(sds)) if sds else math.nan, wide.shape[0], float(sub["n_train"].mean()),
+                                     float(sub["n_test"].mean()), alpha=self.alpha, m=wide.shape[1] - 1)
+        return out
 
     def mean_ranks(self) -> dict[str, float]:
         """Candidate -> mean rank over tasks (missing results rank last), best first."""
         if self.rank is not None:
             ranks = dict(self.rank.mean_ranks)
             return ranks
-        lb = self.table.leaderboard()
+        lb = self._table_leaderboard
         return {str(r.candidate): float(r.mean_rank) for r in lb.itertuples()}
 
     def tied_leaders(self) -> list[str]:
         """The candidates sharing the leader's mean rank (the leader alone when there is no tie)."""
-        ranks = self.mean_ranks()
-        return [c for c in ranks if abs(ranks[c] - ranks[self.leader]) < 1e-9]
+        ranks, leader = self.mean_ranks(), self.leader
+        return [c for c in ranks if abs(ranks[c] - ranks[leader]) < 1e-9]
 
     @property
     def raw_metric(self) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmark.metrics import value_range
 from benchmark.report.markup import finite
 from benchmark.report.palette import INK, MUTED, Style
 
@@ -164,11 +165,41 @@ def _legend_right(fig: Any, ax: Any, handles: list[Any], labels: list[str], *, t
     fig.legend(handles, labels, loc="outside right upper", handlelength=2.2, handletextpad=0.5, labelspacing=0.35, title=title)
 
 
-def _band(ax: Any, x: Any, mean: Any, sd: Any, colour: str, alpha: float = 0.12) -> None:
+def _band(ax: Any, x: Any, mean: Any, sd: Any, colour: str, alpha: float = 0.12, *, bounds: tuple[float, float] = (-np.inf, np.inf)) -> None:
+    """A ±1 sd band, clipped to the values the metric can take (``bounds``, e.g. AUC ≤ 1)."""
     mean, sd = np.asarray(mean, dtype=float), np.asarray(sd, dtype=float)
     ok = np.isfinite(mean) & np.isfinite(sd)
     if ok.sum() >= 2:
-        ax.fill_between(np.asarray(x, dtype=float)[ok], (mean - sd)[ok], (mean + sd)[ok], color=colour, alpha=alpha, linewidth=0)
+        lo, hi = np.clip((mean - sd)[ok], *bounds), np.clip((mean + sd)[ok], *bounds)
+        ax.fill_between(np.asarray(x, dtype=float)[ok], lo, hi, color=colour, alpha=alpha, linewidth=0)
+
+
+#: Line charts draw this many candidates in colour (the best at the end); the others are thin grey lines.
+TOP_K = 8
+OTHERS = "#b8c0c8"
+
+
+def _highlighted(order: Sequence[str]) -> set[str]:
+    """The candidates drawn in colour: all of them up to TOP_K + 1, else the best TOP_K."""
+    return set(order) if len(order) <= TOP_K + 1 else set(order[:TOP_K])
+
+
+def _others_handle(n: int) -> tuple[Any, str]:
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], color=OTHERS, linewidth=0.9), f"{n} others (grey; each in the table)"
+
+
+def _scale_note(values: Sequence[float], lims: tuple[float, float] | None, final: float) -> str:
+    """What a legend says about a line the axis does not show entirely (empty when it does)."""
+    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
+    if lims is None or not len(v):
+        return ""
+    inside = (v >= lims[0]) & (v <= lims[1])
+    if inside.all():
+        return ""
+    where = "below" if (v < lims[0]).any() else "above"
+    return f" (off scale: {final:.3g})" if not inside.any() else f" (partly {where} the axis; {final:.3g} at the end)"
 
 
 def _fraction_axis(ax: Any, fractions: Sequence[float]) -> None:
@@ -211,7 +242,7 @@ def learning_curve_figure(lc: pd.DataFrame, styles: Mapping[str, Style], *, metr
         d = lc[lc["candidate"] == c].sort_values("fraction")
         x = d["fraction"].to_numpy(float)
         _style_axes(ax)
-        _band(ax, x, d["test_mean"], d["test_sd"], st.colour, alpha=0.18)
+        _band(ax, x, d["test_mean"], d["test_sd"], st.colour, alpha=0.18, bounds=value_range(metric))
         ax.plot(x, d["test_mean"], color=st.colour, marker=st.marker, markersize=3, linewidth=1.4)
         ax.plot(x, d["train_mean"], color=st.colour, linestyle=(0, (3, 2)), linewidth=1.0, alpha=0.9)
         _fraction_axis(ax, lc["fraction"].unique())
@@ -244,19 +275,27 @@ def learning_summary_figure(summary: pd.DataFrame, styles: Mapping[str, Style]) 
     fig = _figure(5.6, 3.0, constrained=True)
     ax = fig.subplots()
     _style_axes(ax)
-    handles, labels, on_vals = [], [], []
-    for c in order:
-        d = summary[summary["candidate"] == c].sort_values("fraction")
-        st = styles[c]
-        (h,) = ax.plot(d["fraction"], d["mean"], color=st.colour, marker=st.marker, linestyle=st.dash, markersize=3.5)
-        handles.append(h)
-        labels.append(_label(c) + (f" (off scale: {float(last.get(c)):.2f})" if c in off else ""))
-        if c not in off:
-            on_vals += list(d["mean"])
+    hi = _highlighted(order)
+    on_vals = [v for c in order if c not in off for v in summary.loc[summary["candidate"] == c, "mean"]]
     _fraction_axis(ax, summary["fraction"].unique())
     lims = _limits(on_vals)
-    if lims and off:
-        ax.set_ylim(lims[0], min(1.02, lims[1]))
+    if lims:
+        lims = (lims[0], min(1.02, lims[1]))
+        ax.set_ylim(*lims)
+    handles, labels = [], []
+    for c in reversed(order):  # the best drawn last, on top
+        d = summary[summary["candidate"] == c].sort_values("fraction")
+        st = styles[c]
+        if c not in hi:
+            ax.plot(d["fraction"], d["mean"], color=OTHERS, linewidth=0.9, zorder=1)
+            continue
+        (h,) = ax.plot(d["fraction"], d["mean"], color=st.colour, marker=st.marker, linestyle=st.dash, markersize=3.5, zorder=3)
+        handles.insert(0, h)
+        labels.insert(0, _label(c) + _scale_note(list(d["mean"]), lims, float(last.get(c, math.nan))))
+    if len(hi) < len(order):
+        h, lab = _others_handle(len(order) - len(hi))
+        handles.append(h)
+        labels.append(lab)
     ax.set_xlabel("% of the outer training rows")
     ax.set_ylabel("normalised test score")
     _legend_right(fig, ax, handles, labels, title="at 100 %,\nbest first")
@@ -280,33 +319,41 @@ def tuning_curve_figure(tc: pd.DataFrame, styles: Mapping[str, Style], *, metric
     fig = _figure(9.2, 3.1, constrained=True)
     axes = fig.subplots(1, 2)
     handles, labels = {}, {}
+    hi = _highlighted(order)
     titles = ("in the order run (first trial = defaults)", "random trial order (mean of 20 shuffles)")
     for panel, (ax, col, title) in enumerate(zip(axes, ("mean", "shuffled_mean"), titles, strict=True)):
         _style_axes(ax)
-        on_vals: list[float] = []
-        for c in order:
+        on_vals = [v for c in order if c not in off for v in tc.loc[tc["candidate"] == c, col]]
+        lims = _limits(on_vals)
+        if lims:
+            ax.set_ylim(*lims)
+        for c in reversed(order):  # the best drawn last, on top
             d = tc[tc["candidate"] == c].sort_values("trial")
             st = styles[c]
+            if c not in hi:
+                ax.plot(d["trial"], d[col], color=OTHERS, linewidth=0.9, zorder=1)
+                continue
             every = max(1, len(d) // 8)
             if panel == 0:
-                _band(ax, d["trial"], d["mean"], d["sd"], st.colour, alpha=0.05)
-            (h,) = ax.plot(d["trial"], d[col], color=st.colour, marker=st.marker, markevery=every, linestyle=st.dash, markersize=3)
+                _band(ax, d["trial"], d["mean"], d["sd"], st.colour, alpha=0.07, bounds=value_range(metric))
+            (h,) = ax.plot(d["trial"], d[col], color=st.colour, marker=st.marker, markevery=every, linestyle=st.dash, markersize=3, zorder=3)
             handles[c] = h
-            labels[c] = _label(c) + (f" (off scale: {final[c]:.3g})" if c in off else "")
-            if c not in off:
-                on_vals += list(d[col])
+            note = _scale_note(list(d[col]), lims, final[c]) if finite(final.get(c)) else ""
+            labels[c] = labels.get(c) or note  # the first panel's note about the axis, else the second's
         ax.set_title(title, fontsize=FONT, loc="left", pad=3)
         ax.set_xlabel("trials")
         if n_trials > 20:
             ax.set_xscale("log")
         else:
             ax.set_xticks(range(1, n_trials + 1, max(1, n_trials // 10)))
-        lims = _limits(on_vals)
-        if lims:
-            ax.set_ylim(*lims)
     axes[0].set_ylabel(f"best inner {_label(metric)}\n({'higher' if greater_is_better else 'lower'} is better)")
-    fig.legend([handles[c] for c in order], [labels[c] for c in order], loc="outside right upper", title="at full budget,\nbest first",
-               handlelength=2.2, labelspacing=0.35)
+    shown = [c for c in order if c in hi]
+    hs, ls = [handles[c] for c in shown], [_label(c) + labels[c] for c in shown]
+    if len(shown) < len(order):
+        h, lab = _others_handle(len(order) - len(shown))
+        hs.append(h)
+        ls.append(lab)
+    fig.legend(hs, ls, loc="outside right upper", title="at full budget,\nbest first", handlelength=2.2, labelspacing=0.35)
     return to_svg(fig)
 
 
@@ -320,12 +367,21 @@ def budget_rank_figure(br: pd.DataFrame, styles: Mapping[str, Style]) -> str:
     fig = _figure(5.6, 3.0, constrained=True)
     ax = fig.subplots()
     _style_axes(ax)
-    handles = []
-    for c in order:
+    handles, labels = [], []
+    hi = _highlighted(order)
+    for c in reversed(order):
         d = br[br["candidate"] == c].sort_values("budget")
         st = styles[c]
-        (h,) = ax.plot(d["budget"], d["mean_rank"], color=st.colour, marker=st.marker, linestyle=st.dash, markersize=3.5)
+        if c not in hi:
+            ax.plot(d["budget"], d["mean_rank"], color=OTHERS, linewidth=0.9, zorder=1)
+            continue
+        (h,) = ax.plot(d["budget"], d["mean_rank"], color=st.colour, marker=st.marker, linestyle=st.dash, markersize=3.5, zorder=3)
+        handles.insert(0, h)
+        labels.insert(0, _label(c))
+    if len(hi) < len(order):
+        h, lab = _others_handle(len(order) - len(hi))
         handles.append(h)
+        labels.append(lab)
     if len(budgets) > 1:
         ax.set_xscale("log")
         ax.set_xlim(budgets[0] / 1.2, budgets[-1] * 1.2)
@@ -337,7 +393,7 @@ def budget_rank_figure(br: pd.DataFrame, styles: Mapping[str, Style]) -> str:
     ax.set_yticks(range(1, k + 1))
     ax.set_xlabel("tuning budget (trials per candidate per outer fold)")
     ax.set_ylabel("mean rank over tasks (1 = best)")
-    _legend_right(fig, ax, handles, [_label(c) for c in order], title="at full budget,\nbest first")
+    _legend_right(fig, ax, handles, labels, title="at full budget,\nbest first")
     return to_svg(fig)
 
 
@@ -371,4 +427,41 @@ def epoch_figure(eh: pd.DataFrame, styles: Mapping[str, Style]) -> str:
     fig.supxlabel("epoch", fontsize=FONT)
     fig.legend([Line2D([], [], color=INK, linewidth=1.1), Line2D([], [], color=INK, linewidth=0.9, linestyle=(0, (3, 2)))],
                ["validation loss (dot: lowest)", "training loss"], loc="outside upper center", ncols=2, frameon=False)
+    return to_svg(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# accuracy against cost
+
+
+@_with_rc
+def tradeoff_figure(df: pd.DataFrame, styles: Mapping[str, Style], *, score_label: str) -> str:
+    """Two panels: score against training seconds and against prediction ms per 1,000 rows (log
+    x), one marker per candidate, the Pareto front ringed and joined by a step line."""
+    from matplotlib.lines import Line2D
+
+    fig = _figure(9.2, 3.3, constrained=True)
+    axes = fig.subplots(1, 2, sharey=True)
+    panels = (("train_seconds", "pareto_train", "final refit, median seconds (log)"),
+              ("predict_ms_per_1k", "pareto_predict", "prediction, median ms per 1,000 rows (log)"))
+    for ax, (col, flag, xlabel) in zip(axes, panels, strict=True):
+        _style_axes(ax)
+        d = df[np.isfinite(df[col].astype(float)) & np.isfinite(df["score"].astype(float)) & (df[col].astype(float) > 0)]
+        for r in d.itertuples():
+            st = styles.get(r.candidate)
+            colour, marker = (st.colour, st.marker) if st else (INK, "o")
+            ax.plot([getattr(r, col)], [r.score], marker=marker, color=colour, markersize=6 if getattr(r, flag) else 4.5, linestyle="none",
+                    markeredgecolor=INK if getattr(r, flag) else "white", markeredgewidth=1.0 if getattr(r, flag) else 0.4, zorder=3)
+            if getattr(r, flag):
+                ax.annotate(_label(r.candidate), (getattr(r, col), r.score), xytext=(4, 3), textcoords="offset points", fontsize=FONT - 1.5, color=INK)
+        front = d[d[flag]].sort_values(col)
+        if len(front) > 1:
+            ax.step(front[col], front["score"], where="post", color=MUTED, linewidth=0.8, linestyle=(0, (2, 2)), zorder=2)
+        if len(d):
+            ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+    axes[0].set_ylabel(f"{_label(score_label)} (higher is better)")
+    cands = [c for c in styles if c in set(df["candidate"])]
+    handles = [Line2D([], [], marker=styles[c].marker, color=styles[c].colour, linestyle="none", markersize=4.5) for c in cands]
+    fig.legend(handles, [_label(c) for c in cands], loc="outside right upper", labelspacing=0.3, handletextpad=0.3)
     return to_svg(fig)

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmark.report import sections
+from benchmark.report import diagnostic_sections, sections
 from benchmark.report.analysis import analyse
 from benchmark.report.markup import esc
 from benchmark.report.palette import styles as make_styles
@@ -60,7 +60,7 @@ span.sd{color:var(--muted);font-size:12px}.key{padding:0 5px;border-radius:3px}.
 .sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:-1px}
 table.kv th{text-align:left;color:var(--muted);font-weight:500;background:none;position:static;border-bottom:1px solid var(--line);padding-right:22px}
 table.kv td{text-align:left;white-space:normal}
-table.heatmap td{text-align:center;min-width:46px;border:1px solid #fff}table.heatmap td.diag{color:#b4bcc4}
+table.heatmap td{text-align:center;min-width:40px;border:1px solid #fff}table.heatmap td.diag{color:#b4bcc4}
 table.heatmap th.vert{vertical-align:bottom;padding:4px 2px;background:none;position:static}
 table.heatmap th.vert span{writing-mode:vertical-rl;transform:rotate(180deg);display:inline-block;max-height:160px;overflow:hidden;text-overflow:ellipsis}
 .hm-legend{font-size:12.5px;color:var(--muted)}.chip{display:inline-block;width:12px;height:12px;border-radius:2px;vertical-align:-2px;margin:0 3px 0 10px}
@@ -75,10 +75,20 @@ pre{white-space:pre-wrap;background:var(--soft);padding:8px 10px;border-radius:4
 .err{color:#9b1c1c}.where{font-size:12.5px;color:var(--muted);margin:4px 0 4px 18px}
 #failures summary{color:var(--fg)}
 footer{max-width:1180px;margin:40px auto 30px;padding:0 28px;color:var(--muted);font-size:12px}
-@media (max-width:700px){main,header.top{padding:0 12px}.card:first-child{grid-column:auto}.figrow{grid-template-columns:1fr}}
-@media print{nav.toc,.tasknav{display:none}main,header.top{max-width:none;padding:0}thead th{position:static}
- h2{break-after:avoid}figure.fig,table{break-inside:avoid}details>summary{color:var(--fg)}
- body{font-size:11px}*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+.tag{font-size:10.5px;font-weight:600;color:#7a4b00;background:var(--warn);border:1px solid #ecd49a;border-radius:3px;padding:0 4px;margin-left:5px;vertical-align:1px;white-space:nowrap}
+.lowpower{color:#8a5a00;font-size:11.5px;white-space:nowrap;cursor:help}p.power{border-left:3px solid #ecd49a;padding-left:8px}
+.mono{overflow-wrap:anywhere;word-break:break-all}
+@media (max-width:700px){main,header.top,footer{padding:0 12px}nav.toc div{padding:6px 12px}.card:first-child{grid-column:auto}
+ .cards{grid-template-columns:1fr}.figrow{grid-template-columns:1fr}td.text{min-width:12em}
+ figure.fig svg{min-width:600px;max-width:none}h1{font-size:21px;overflow-wrap:anywhere}table.kv th,table.kv td{white-space:normal;overflow-wrap:anywhere}}
+@page{size:A4 landscape;margin:10mm}
+@media print{nav.toc,.tasknav{display:none}main,header.top,footer{max-width:none;padding:0}thead th{position:static}
+ h2,h3{break-after:avoid}figure.fig,tr{break-inside:avoid}details>summary{color:var(--fg)}
+ details::details-content{content-visibility:visible;display:contents}
+ body{font-size:10px}table{font-size:8.5px;width:100%}th,td{padding:2px 3px;white-space:normal}thead th{min-width:0}td.text{min-width:0}
+ .tablewrap,figure.fig .svg,pre{overflow:visible!important;max-height:none}figure.fig svg{max-width:100%!important;min-width:0!important}
+ table.heatmap td{min-width:0;padding:1px}th.sortable:after,th[aria-sort]:after{content:none!important}
+ *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 
 # Sortable tables: click (or Enter on) a header; numbers sort by data-v, missing values last.
@@ -96,6 +106,7 @@ function sortBy(t,th,i){
     return asc?c:-c;});
   rows.forEach(function(r){body.appendChild(r);});
 }
+window.addEventListener('beforeprint',function(){document.querySelectorAll('details').forEach(function(d){d.open=true;});});
 document.querySelectorAll('table.sortable').forEach(function(t){
   t.querySelectorAll('thead th').forEach(function(th,i){
     th.classList.add('sortable');th.tabIndex=0;
@@ -110,6 +121,7 @@ SECTIONS = (
     ("summary", "Summary", sections.summary),
     ("leaderboard", "Leaderboard", sections.leaderboard),
     ("significance", "Ranking and significance", sections.significance),
+    ("tradeoff", "Accuracy and cost", diagnostic_sections.tradeoff),
     ("curves", "Data and budget", sections.curves_overview),
     ("tasks", "Per task", sections.per_task),
     ("fairness", "Fairness audit: budget and cost", sections.fairness),
@@ -124,7 +136,8 @@ def build_html(table: ResultTable, manifest: dict[str, Any], *, records: list[di
     a = analyse(table, manifest, records)
     styles = make_styles(a.candidates)
     suite = manifest.get("suite", {})
-    title = f"Benchmark report — {suite.get('name', 'run')}"
+    single = len(a.tasks) == 1
+    title = f"Model comparison — {a.tasks[0]}" if single else f"Benchmark report — {suite.get('name', 'run')}"
     body = []
     for sid, name, render in SECTIONS:
         try:
@@ -136,7 +149,7 @@ def build_html(table: ResultTable, manifest: dict[str, Any], *, records: list[di
     nav = "".join(f'<a href="#{sid}">{esc(name)}</a>' for sid, name, _ in SECTIONS)
     n_figs = sum(part.count('<figure class="fig') for part in body)
     status = "incomplete run" if a.missing_jobs else "complete run"
-    sub = (f"{esc(len(a.tasks))} tasks × {esc(len(a.candidates))} candidates · {status} · created {esc(manifest.get('created', ''))}"
+    sub = (f"{esc(len(a.tasks))} task{'' if single else 's'} × {esc(len(a.candidates))} candidates · {status} · created {esc(manifest.get('created', ''))}"
            + (f" · resumed {esc(manifest['resumed'])}" if manifest.get("resumed") else ""))
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

@@ -7,6 +7,7 @@ in a short note, so a reader never has to guess which test or which block was us
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -16,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from benchmark.metrics import direction_text, greater_is_better
+from benchmark.report import diagnostic_sections as diag
 from benchmark.report import figures
 from benchmark.report.analysis import Analysis, Spread
 from benchmark.report.audit import (
@@ -86,18 +88,22 @@ def summary(a: Analysis, styles: Styles) -> str:
             sig = pr is not None and pr["reject"] and pr["better"] == leader
             lead_s += f" · {'significantly' if sig else '<b>not</b> significantly'} better than {esc(order[1])} (Wilcoxon–Holm {p_eq(pr['p_holm'] if pr else None)})"
         elif len(a.tasks) == 1:
-            lead_s = "best mean score on the only task"
+            lead_s = diag.single_task_certainty(a, leader)
+        lead_v += diag.post_hoc_tag(a, leader)
+        lead_s += diag.post_hoc_verdict(a)
     metrics = sorted(set(a.metrics.values()))
     status = f"{a.n_ok} of {a.expected_jobs} jobs" + (f" · {n_failed} failed" if n_failed else "") + (" · <b>incomplete</b>" if a.missing_jobs else "")
     budget = f"{esc(s.get('trials'))} trials" + (f", ≤ {fmt(s.get('seconds'))} s" if s.get("seconds") else "")
+    kinds = esc(", ".join(sorted({str(t.get('kind')) for t in a.table.tasks.values()})))
     cards = [
         ("Leader", lead_v, lead_s),
-        ("Tasks", str(len(a.tasks)), esc(", ".join(sorted({str(t.get('kind')) for t in a.table.tasks.values()})))),
+        ("Task" if len(a.tasks) == 1 else "Tasks", esc(a.tasks[0]) if len(a.tasks) == 1 else str(len(a.tasks)),
+         kinds + (f" · {diag.data_text(a)}" if len(a.tasks) == 1 else "")),
         ("Candidates", str(len(a.candidates)), "every one with the same budget and folds" + (" (one configuration where there is nothing to tune)" if a.audit.one_config else "")),
         ("Budget", budget, f"per candidate per outer fold · {esc(inner_txt)} · {esc(s.get('sampler', 'tpe'))} sampler, trial 0 (the first) = defaults"),
         ("Outer folds", str(a.n_folds), f"{esc(s.get('folds'))} folds × {esc(s.get('repeats', 1))} repeat(s), shared by all candidates"),
         ("Metric", esc(", ".join(metrics)), "drives tuning and ranking; every applicable metric is recorded"),
-        ("Jobs", status, "task × candidate × outer fold"),
+        ("Jobs", status, "task × candidate × outer fold" + (f" · took {diag.fmt_seconds(a.duration)}" if finite(a.duration) else "")),
     ]
     html_cards = "".join(f'<div class="card"><div class="k">{k}</div><div class="v">{v}</div><div class="s">{sub}</div></div>' for k, v, sub in cards)
     items = "".join(f"<li>{c}</li>" for c in conclusions(a))
@@ -118,6 +124,7 @@ def leaderboard(a: Analysis, styles: Styles) -> str:
     leader = lines[0].candidate
     groups = a.groups()
     single = len(a.tasks) == 1
+    elo = a.arena.frame.set_index("candidate") if a.arena is not None else None
     show_raw = a.show_raw  # a mean in metric units only where it means something
     rows = []
     for pos, line in enumerate(lines, 1):
@@ -125,11 +132,17 @@ def leaderboard(a: Analysis, styles: Styles) -> str:
         wtl, pcell = _vs_leader(a, leader, c)
         nv = line.normalised
         ncell = num(nv.mean, 3, text=(f"{nv.mean:.3f}" + (f" ± {nv.sd:.3f}" if nv.n > 1 else "")) if nv.n else "–")
-        row = [num(pos, 0), cand_cell(c, styles.get(c)), num(r, 2, text=f"{r:.2f}"), {"text": esc(groups.get(c, "")), "sort": groups.get(c, ""), "cls": "grp"},
+        name = cand_cell(c, styles.get(c))
+        name["text"] += diag.post_hoc_tag(a, c)
+        row = [num(pos, 0), name, num(r, 2, text=f"{r:.2f}"), {"text": esc(groups.get(c, "")), "sort": groups.get(c, ""), "cls": "grp"},
                num(line.tasks_won, 0)]
         if not single:
-            row += [wtl, pcell]
-        row.append(ncell)
+            row += [wtl, diag.low_power_p(a, leader, c, pcell)]
+        if elo is not None:
+            e = elo.loc[c]
+            row.append(num(e.elo, text=f"{e.elo:.0f}" + (f' <span class="sd">[{e.elo_low:.0f}, {e.elo_high:.0f}]</span>' if finite(e.elo_low) else "")))
+        if not single:
+            row.append(ncell)
         if line.raw is not None:
             v = line.raw
             row.append(num(v.mean, text=(f"{score_fmt(v.mean)} ± {sd_fmt(v.sd)}" if v.n > 1 else score_fmt(v.mean))))
@@ -141,7 +154,10 @@ def leaderboard(a: Analysis, styles: Styles) -> str:
     if not single:
         header += [("W / T / L vs leader", "tasks won / tied / lost against the leader"),
                    ("p vs leader", "Wilcoxon signed-rank test against the leader across tasks, Holm-corrected over all pairs; * = significant")]
-    header.append(("normalised score", "per task 0 = the worst candidate's mean, 1 = the best's; mean ± sd over tasks"))
+    if elo is not None:
+        header.append((f"Elo{' [95 % CI]' if a.arena.n_boot else ''} ({a.arena.reference} = 1000)", "Bradley–Terry on every (task, fold) pair; see the table below"))
+    if not single:  # with one task 0 … 1 would stretch any gap, however small, to the whole scale
+        header.append(("normalised score", "per task 0 = the worst candidate's mean, 1 = the best's; mean ± sd over tasks"))
     if show_raw:
         m = a.raw_metric
         header.append((f"{m} (mean ± sd)", ("over outer folds" if single else "mean over tasks ± sd over tasks") + f"; {direction_text(m)}"))
@@ -157,7 +173,13 @@ def leaderboard(a: Analysis, styles: Styles) -> str:
              + ("the tasks use different metrics)" if not a.one_metric else "it is in each task's own units)"))
     note = (f'<p class="note">Ranked on {basis}; ties share the average rank and a missing or failed result ranks last on its task. '
             f"{grp_note} W / T / L and p are against the leader, {esc(leader)}. Click a column header to sort.</p>")
-    return note + table(header, rows, sortable=True, cls="leaderboard", attrs=' id="leaderboard-table"')
+    ph = ""
+    if a.post_hoc:
+        eq = a.equal_budget_leader
+        ph = (f'<p class="note"><b>post hoc</b> marks {", ".join(esc(c) for c in a.post_hoc)}: built after tuning from every other candidate\'s '
+              f"trials, so it spent their budgets together and is not an equal-budget rival. The equal-budget leader is <b>{esc(eq or '–')}</b>.</p>")
+    return (note + ph + table(header, rows, sortable=True, cls="leaderboard", attrs=' id="leaderboard-table"')
+            + diag.across_power_note(a) + diag.arena(a, styles))
 
 
 def _vs_leader(a: Analysis, leader: str, c: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -200,7 +222,14 @@ def significance(a: Analysis, styles: Styles) -> str:
                       "Critical-difference diagram (Demšar 2006): mean rank over tasks (1 = best, left). Candidates joined by a grey bar "
                       "are not significantly different by the Nemenyi test; the bar at the top is the critical difference.",
                       name="cd-diagram")
-    return text + notes + cd + _heatmap(a, styles) + _pairwise_details(a, styles)
+    n_sig = sum(p.reject for p in r.pairwise)
+    if n_sig == 0:  # a k × k grid of non-significant p-values says nothing a sentence cannot
+        hm = (f"<h3>Pairwise Wilcoxon signed-rank tests, Holm-corrected</h3><p><b>No pair of candidates differs significantly</b> "
+              f"(all {len(r.pairwise)} Holm-adjusted p-values ≥ α = {a.alpha:g}), so the heat map is left out: the table below lists "
+              "every pair. This says the design could not separate them, not that they are equal (see the power note).</p>")
+    else:
+        hm = _heatmap(a, styles)
+    return text + notes + diag.across_power_note(a) + cd + hm + _pairwise_details(a, styles)
 
 
 def _cell_colour(p: float, row_better: bool) -> tuple[str, str]:
@@ -318,6 +347,7 @@ def _task(a: Analysis, styles: Styles, task: str) -> str:
     if sub.empty:
         return "".join(html) + '<p class="note">No results for this task yet.</p>'
     html.append(_task_table(a, styles, task))
+    html.append(diag.task_power_note(a, task))
     if a.per_task_note.get(task):
         html.append(f'<p class="note">{esc(a.per_task_note[task])}</p>')
     gib = greater_is_better(m)
@@ -353,11 +383,12 @@ def _task_table(a: Analysis, styles: Styles, task: str) -> str:
     metrics = ts.metrics
     cmp = a.per_task.get(task, {})
     rows = []
+    flag = functools.partial(diag.low_power, a, task)
     for c in ts.candidates:
         n_ok = ts.n_ok[c]
         row: list[Any] = [cand_cell(c, styles.get(c))]
         for m in metrics:
-            row.append(_score_cell(ts.scores[m][c], cmp.get(m), c))
+            row.append(_score_cell(ts.scores[m][c], cmp.get(m), c, low_power=flag if m == m0 else _never))
         done = f"{n_ok}/{a.n_folds}" if a.n_folds else str(n_ok)
         row.append({"text": done, "sort": repr(n_ok), "cls": "fail" if n_ok < a.n_folds else ""})
         rows.append(row)
@@ -369,7 +400,11 @@ def _task_table(a: Analysis, styles: Styles, task: str) -> str:
     return legend + table(header, rows, sortable=True, cls="scores")
 
 
-def _score_cell(v: Spread, c_cmp: pd.DataFrame | None, c: str) -> dict[str, Any]:
+def _never(diff: float) -> bool:
+    return False
+
+
+def _score_cell(v: Spread, c_cmp: pd.DataFrame | None, c: str, low_power: Callable[[float], bool] = _never) -> dict[str, Any]:
     """A mean ± sd cell, shaded by the test against the best (``c_cmp``: compare_to_best frame)."""
     mean, sd = v.mean, v.sd
     text = "–" if not finite(mean) else score_fmt(mean) + (f" <span class=\"sd\">± {sd_fmt(sd)}</span>" if finite(sd) else "")
@@ -380,6 +415,9 @@ def _score_cell(v: Spread, c_cmp: pd.DataFrame | None, c: str) -> dict[str, Any]
             cls, title = "best", "best mean"
         elif not rowc["worse"]:
             cls, title = "tie", f"not significantly worse than the best (corrected t-test, Holm p = {p_text(rowc['p_holm'], below='< 0.001')})"
+            if low_power(float(rowc["diff"])):
+                text += f' <span class="lowpower">{diag.LOW_POWER}</span>'
+                title += "; low power: the design cannot detect a gap of this size"
         else:
             title = f"significantly worse than the best (Holm p = {p_text(rowc['p_holm'], below='< 0.001')})"
     elif finite(mean):
@@ -428,7 +466,7 @@ def fairness(a: Analysis, styles: Styles) -> str:
     if au.any_rounds:
         header.append(("rounds", "boosting rounds the early-stopped final refit kept (mean); the title gives the range over every fit, tuning included"))
     verdict = _budget_verdict(a, au) + _post_hoc_note(au)
-    return verdict + "<h3>Budget and cost per candidate</h3>" + table(header, rows, sortable=True, cls="fairness")
+    return verdict + "<h3>Budget and cost per candidate</h3>" + table(header, rows, sortable=True, cls="fairness") + diag.overtuning(a, styles)
 
 
 def _rounds_cell(k: Any) -> dict[str, Any]:
@@ -517,6 +555,7 @@ def failures(a: Analysis, styles: Styles) -> str:
                    + "".join(items) + more)
     else:
         out.append("<p>No job failed.</p>")
+    out.append(diag.sensitivity(a, styles))
     trial_fail = trial_failures(a.jobs)
     if trial_fail:
         rows = [[cand_cell(c, styles.get(c)), num(len(errs), 0), {"text": esc(_top(errs)), "cls": "text"}] for c, errs in trial_fail.items()]

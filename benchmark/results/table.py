@@ -150,11 +150,7 @@ class ResultTable:
 
         Comparable across tasks with different metrics (all candidates equal → 1).
         """
-        block = self.to_block(metric, oriented=True)
-        lo, hi = block.min(axis=1), block.max(axis=1)
-        norm = block.sub(lo, axis=0).div((hi - lo).replace(0, np.nan), axis=0)
-        norm.loc[hi == lo] = 1.0  # every candidate scored the same on this task
-        return norm.where(block.notna())
+        return normalise_rows(self.to_block(metric, oriented=True))
 
     def leaderboard(self, metric: str | None = None) -> pd.DataFrame:
         """Per candidate: mean rank across tasks (1 = best), mean normalised score, mean score, wins.
@@ -188,6 +184,14 @@ class ResultTable:
                 }
             )
         return pd.DataFrame(rows).sort_values(["mean_rank", "candidate"]).reset_index(drop=True)
+
+
+def normalise_rows(block: pd.DataFrame) -> pd.DataFrame:
+    """Per row of a higher-is-better block, 0 = the lowest value and 1 = the highest (all equal → 1; NaN stays NaN)."""
+    lo, hi = block.min(axis=1), block.max(axis=1)
+    norm = block.sub(lo, axis=0).div((hi - lo).replace(0, np.nan), axis=0)
+    norm.loc[hi == lo] = 1.0  # every candidate scored the same on this task
+    return norm.where(block.notna())
 
 
 def trials_frame(records: list[dict[str, Any]]) -> pd.DataFrame:

@@ -197,6 +197,7 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
         t = time.perf_counter()
         test_out = predict_output(est, X.iloc[test], schema)
         out["predict_seconds"] = time.perf_counter() - t
+        out["model_bytes"] = model_bytes(est)
         train_out = predict_output(est, Xtr, schema)
         history = epoch_history(est)
         if history:
@@ -218,6 +219,16 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
     if gpu > 0:
         out["gpu_seconds"] = gpu
     return out
+
+
+def model_bytes(est: Any) -> int | None:
+    """Size of the refitted model pickled (None when it does not pickle)."""
+    import pickle
+
+    try:
+        return len(pickle.dumps(est, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:
+        return None
 
 
 def _curves(job: Job, task, schema: Schema, result, test_scores, train_scores) -> dict[str, Any]:
