@@ -54,6 +54,20 @@ class CompareResult:
 
         return write_report(self.run_dir, out=path)
 
+    def export(self, out: str | Path | None = None, formats: Sequence[str] | str = "all", *, mlflow: bool | str | None = None) -> list[Path]:
+        """``bench export``: tables (LaTeX, CSV), figures (SVG, PDF) and Parquet into ``out`` (default
+        ``<run_dir>/export``); ``mlflow=True`` (local store in the run directory) or a tracking URI
+        also logs the run to MLflow.  Returns the files written."""
+        from benchmark.export import parse_formats
+        from benchmark.export.files import export
+
+        written = export(self.run_dir, out, parse_formats(formats) if isinstance(formats, str) else tuple(formats))
+        if mlflow:
+            from benchmark.export.tracking import log_run
+
+            log_run(self.run_dir, mlflow if isinstance(mlflow, str) else None, artifacts=written)
+        return written
+
     def __repr__(self) -> str:
         return f"CompareResult(metric={self.metric!r}, run_dir={str(self.run_dir)!r})\n{self.leaderboard.to_string(index=False)}"
 
@@ -118,6 +132,7 @@ def compare(
     learning_curve: Any = True,
     budget_curve: bool = True,
     executor: str = "local",
+    mlflow: bool | str | None = None,
 ) -> CompareResult:
     """Compare candidates on ``X, y`` with nested CV and the same tuning budget for each.
 
@@ -130,9 +145,17 @@ def compare(
     or False) and ``budget_curve`` switch off the extra refits the report's curves need.
     ``executor``: ``local`` (default), ``dask-local`` (a Dask LocalCluster of ``jobs`` worker
     processes) or a Dask scheduler address ``tcp://HOST:PORT`` (see docs/cluster.md).
+    ``mlflow``: ``True`` (a local store in the run directory) or a tracking URI logs the finished
+    comparison to MLflow (one parent run, one child run per outer fold and candidate; needs the
+    ``mlflow`` extra).
     """
     from benchmark.data.build import from_frame
     from benchmark.run.driver import run_suite
+
+    if mlflow:  # refuse before running, not after
+        from benchmark.export.tracking import require_mlflow
+
+        require_mlflow()
 
     task = from_frame(X, y, name=name, kind=kind, groups=groups, time=time)
     raw: dict[str, Any] = {
@@ -158,4 +181,8 @@ def compare(
     from benchmark.report import write_report
 
     write_report(res.run_dir)
+    if mlflow:
+        from benchmark.export.tracking import log_run
+
+        log_run(res.run_dir, mlflow if isinstance(mlflow, str) else None)
     return CompareResult(run_dir=res.run_dir, metric=suite.metric_for(task.kind), table=res.table())

@@ -22,7 +22,8 @@ from benchmark.export.latex import slug
 from benchmark.metrics import greater_is_better
 from benchmark.report import figures as rf
 from benchmark.report.analysis import Analysis
-from benchmark.report.palette import Style, styles as make_styles
+from benchmark.report.palette import Style
+from benchmark.report.palette import styles as make_styles
 
 log = logging.getLogger(__name__)
 Styles = Mapping[str, Style]
@@ -88,8 +89,7 @@ def _fit_column(fig: Any) -> None:
     """Resize to one column (narrow figures) or the full text width, keeping the aspect ratio."""
     w, h = fig.get_size_inches()
     target = SINGLE_COLUMN_IN if w <= 4.5 else DOUBLE_COLUMN_IN
-    if w > target or w < target * 0.8:
-        fig.set_size_inches(target, h * target / w)
+    fig.set_size_inches(target, h * target / w)
 
 
 def write_figures(a: Analysis, out: Path, formats: tuple[str, ...]) -> list[Path]:

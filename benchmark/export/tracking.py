@@ -58,7 +58,7 @@ class Logged:
     unchanged: int  # child runs left as they were
 
 
-def _require_mlflow() -> Any:
+def require_mlflow() -> Any:
     try:
         import mlflow
     except ImportError:
@@ -232,7 +232,7 @@ def _artifacts(client: Any, run_id: str, files: Sequence[Path]) -> None:
 
 def log_run(run_dir: str | Path, tracking_uri: str | None = None, *, artifacts: Sequence[Path] = (), force: bool = False) -> Logged:
     """Log the run at ``run_dir`` to MLflow (see the module docstring); safe to repeat."""
-    _require_mlflow()
+    require_mlflow()
     from mlflow.tracking import MlflowClient
 
     from benchmark.results.records import latest_jobs
