@@ -311,3 +311,22 @@ def test_cli_export_to_mlflow_folder(run_dir, tmp_path, capsys):
     assert main(["export", str(run_dir), "--out", str(tmp_path / "x"), "--format", "csv", "--mlflow", str(tmp_path / "store")]) == 0
     out = capsys.readouterr().out
     assert "16 created" in out and (tmp_path / "store" / "mlflow.db").is_file()
+
+
+def test_compare_logs_to_mlflow_and_exports(frame, tmp_path):
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    from benchmark import compare
+
+    y = (frame["x1"].fillna(0) > 0).astype(int).to_numpy()
+    store = tmp_path / "store"
+    res = compare(frame, y, candidates=["dummy", "linear"], trials=2, folds=2, inner=2, out=tmp_path / "r",
+                  learning_curve=False, budget_curve=False, mlflow=str(store))
+    client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("bench/data")
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == 1 + 2 * 2
+    files = res.export(tmp_path / "x", formats="latex,parquet")
+    assert {p.name for p in files} == {"leaderboard.tex", f"task-{latex.slug('data')}.tex", "results.parquet", "trials.parquet"}
+    check_latex((tmp_path / "x" / "leaderboard.tex").read_text(encoding="utf-8"))
