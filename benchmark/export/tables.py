@@ -148,8 +148,10 @@ def leaderboard_latex(a: Analysis) -> str:
     else:
         test = ("p: corrected resampled t-test against the best over the outer folds, Holm-corrected; * significantly worse."
                 if len(a.tasks) == 1 else "No test across tasks: " + latex.escape(a.rank_note) + ".")
+    score = (f" Score: {latex.escape(a.raw_metric)}, mean $\\pm$ sd over {'the outer folds' if len(a.tasks) == 1 else 'tasks'}."
+             if a.show_raw else "")
     caption = (f"Leaderboard. {caption_facts(a)} Mean rank over tasks (1 = best); normalised score per task "
-               f"0 = worst and 1 = best candidate (mean $\\pm$ sd). {test}")
+               f"0 = worst and 1 = best candidate (mean $\\pm$ sd).{score} {test}")
     return latex.table([c.title for c in cols], rows, align="".join(c.align for c in cols), caption=caption,
                        label="tab:leaderboard", wide=len(cols) > 7)
 
