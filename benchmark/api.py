@@ -158,6 +158,20 @@ class CompareResult:
             raise InputError(f"cannot create folder {parent} ({exc.strerror or exc}); choose another path", where="write_report(path)") from None
         return write_report(self.run_dir, out=path)
 
+    def export(self, out: str | Path | None = None, formats: Sequence[str] | str = "all", *, mlflow: bool | str | None = None) -> list[Path]:
+        """``bench export``: tables (LaTeX, CSV), figures (SVG, PDF) and Parquet into ``out`` (default
+        ``<run_dir>/export``); ``mlflow=True`` (local store in the run directory) or a tracking URI
+        also logs the run to MLflow.  Returns the files written."""
+        from benchmark.export import parse_formats
+        from benchmark.export.files import export
+
+        written = export(self.run_dir, out, parse_formats(formats) if isinstance(formats, str) else tuple(formats))
+        if mlflow:
+            from benchmark.export.tracking import log_run
+
+            log_run(self.run_dir, mlflow if isinstance(mlflow, str) else None, artifacts=written)
+        return written
+
     def __repr__(self) -> str:
         return f"CompareResult(metric={self.metric!r}, run_dir={str(self.run_dir)!r})\n{self.leaderboard.to_string(index=False)}"
 
@@ -240,6 +254,7 @@ def compare(
     learning_curve: bool | Sequence[float] = True,
     budget_curve: bool = True,
     executor: str = "local",
+    mlflow: bool | str | None = None,
 ) -> CompareResult:
     """Compare candidates on ``X, y`` with nested CV and the same tuning budget for each.
 
@@ -286,6 +301,11 @@ def compare(
         False switches off the extra refits the report's curves need.
     executor : str
         ``"local"``, ``"dask-local"`` or a scheduler address ``"tcp://HOST:PORT"``.
+    mlflow : bool or str, optional
+        ``True`` or a tracking URI logs the finished comparison to MLflow (one parent run, one
+        child run per outer fold and candidate; needs the ``mlflow`` extra). ``True`` uses a
+        local store: ``<out>/mlflow`` when ``out`` is given, else ``./mlruns`` (the temporary
+        run folder is removed).
 
     Returns
     -------
@@ -310,6 +330,10 @@ def compare(
     from benchmark.run.executors import refuse_while_bootstrapping
 
     refuse_while_bootstrapping("compare()")
+    if mlflow:  # refuse before running, not after
+        from benchmark.export.tracking import require_mlflow
+
+        require_mlflow()
     task = from_frame(X, y, name=name, kind=kind, groups=groups, time=time)
     raw: dict[str, Any] = {
         "trials": trials, "folds": folds, "repeats": repeats, "inner": inner, "seed": seed, "sampler": sampler,
@@ -337,6 +361,10 @@ def compare(
         from benchmark.report import write_report
 
         write_report(res.run_dir)
+        if mlflow:
+            from benchmark.export.tracking import log_run
+
+            log_run(res.run_dir, mlflow if isinstance(mlflow, str) else _local_mlflow_store(out))
     except InputError as err:
         if tmp is not None:
             tmp.cleanup()
@@ -365,3 +393,8 @@ def _is_estimator(obj: Any) -> bool:
 
 def _auto_name(obj: Any) -> str:
     return obj.__name__ if isinstance(obj, type) else type(obj).__name__
+
+
+def _local_mlflow_store(out: str | Path | None) -> str | None:
+    """``mlflow=True``: the run directory's own store when it is kept, else ``./mlruns`` (a temporary run folder is removed)."""
+    return None if out is not None else str(Path("mlruns").resolve())

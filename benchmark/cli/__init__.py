@@ -1,4 +1,4 @@
-"""The ``bench`` command line: run | report | rank | list.
+"""The ``bench`` command line: run | report | rank | export | list.
 
 Bad input is reported in one line naming the file/field and the fix, with exit code 2 and no
 traceback. Imports are lazy so ``bench --help`` stays fast and never loads torch, xgboost or
@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ci.add_parser(sub)
 
+    from benchmark.cli import export
+
+    export.add_parser(sub)
+
     lst = sub.add_parser("list", help="list candidates, datasets or suites")
     lst.add_argument("what", choices=["candidates", "datasets", "suites"])
     return p
@@ -90,6 +94,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from benchmark.cli import rank
 
         return rank.run(args)
+    if args.command == "export":
+        from benchmark.cli import export
+
+        return export.run(args)
     if args.command in ("baseline", "regress", "history"):
         from benchmark.cli import ci
 

@@ -11,12 +11,14 @@ Matplotlib is imported inside the functions so importing the report stays cheap.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import io
 import itertools
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -59,10 +61,30 @@ def _label(name: Any) -> str:
     return str(name).replace("$", r"\$")
 
 
+#: While :func:`capture` is active, every figure made by this module is also handed to its list
+#: (``benchmark.export`` saves them as standalone SVG and PDF files).
+_SINK: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("figure_sink", default=None)
+
+
+@contextlib.contextmanager
+def capture() -> Iterator[list[Any]]:
+    """Collect the Matplotlib ``Figure`` objects that the figure functions draw inside the block."""
+    sink: list[Any] = []
+    token = _SINK.set(sink)
+    try:
+        yield sink
+    finally:
+        _SINK.reset(token)
+
+
 def to_svg(fig: Any) -> str:
     """Render ``fig`` to an inline SVG string (see the module docstring)."""
     import matplotlib
 
+    sink = _SINK.get()
+    if sink is not None:  # captured: the caller saves the figure itself
+        sink.append(fig)
+        return ""
     buf = io.StringIO()
     with matplotlib.rc_context(_RC):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
