@@ -272,14 +272,19 @@ def expand_selection_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, 
     return jobs
 
 
+def _folder_name(name: str) -> str:
+    """A suite name as the start of a folder name: safe characters only, no leading dot (no
+    hidden ``..`` folders), at most 100 characters (file names have a 255-byte limit)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).lstrip(".-")[:100] or "suite"
+
+
 def default_run_dir(suite: Suite, root: Path = DEFAULT_ROOT) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", suite.name)
-    return root / f"{safe}-{stamp}"
+    return root / f"{_folder_name(suite.name)}-{stamp}"
 
 
 def latest_run_dir(suite: Suite, root: Path = DEFAULT_ROOT) -> Path | None:
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", suite.name)
+    safe = _folder_name(suite.name)
     runs = sorted(p for p in root.glob(f"{safe}-*") if Store(p).exists())
     return runs[-1] if runs else None
 
