@@ -84,7 +84,7 @@ def make_plan(
     out: list[Fold] = []
     for r in range(repeats):
         rs = _child_seed(seed, r)
-        outer_splits = _split_or_refuse(lambda: list(_outer(strategy, classification, y, groups, time, folds, rs, n)), "outer", folds)
+        outer_splits = _split_or_refuse(lambda rs=rs: list(_outer(strategy, classification, y, groups, time, folds, rs, n)), "outer", folds)
         for k, (train, test) in enumerate(outer_splits):
             idx = r * folds + k
             inner_splits = _split_or_refuse(lambda train=train, idx=idx: _inner(
