@@ -51,9 +51,8 @@ def csv_text(frame: Any) -> str:
     """A DataFrame as CSV text (no index) with every text cell and column name passed through
     :func:`csv_cell`: the one way this toolkit writes CSV."""
     safe = frame.copy()
-    for col in safe.columns:
-        if safe[col].dtype == object or str(safe[col].dtype) in ("string", "str"):
-            safe[col] = safe[col].map(csv_cell)
+    for col in safe.select_dtypes(exclude=["number", "bool", "datetime", "timedelta"]).columns:
+        safe[col] = safe[col].map(csv_cell)
     safe.columns = [csv_cell(str(c)) for c in safe.columns]
     return safe.to_csv(index=False)
 

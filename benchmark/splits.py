@@ -84,10 +84,10 @@ def make_plan(
     out: list[Fold] = []
     for r in range(repeats):
         rs = _child_seed(seed, r)
-        outer_splits = list(_outer(strategy, classification, y, groups, time, folds, rs, n))
+        outer_splits = _split_or_refuse(lambda rs=rs: list(_outer(strategy, classification, y, groups, time, folds, rs, n)), "outer", folds)
         for k, (train, test) in enumerate(outer_splits):
             idx = r * folds + k
-            inner_splits = _inner(
+            inner_splits = _split_or_refuse(lambda train=train, idx=idx: _inner(
                 strategy,
                 classification,
                 y[train],
@@ -95,9 +95,27 @@ def make_plan(
                 None if time is None else time[train],
                 inner,
                 _child_seed(seed, 1000 + idx),
-            )
+            ), "inner", inner)
             out.append(Fold(idx, r, order[train], order[test], tuple(inner_splits)))
     return FoldPlan(strategy, tuple(out), _hash(strategy, out))
+
+
+def _split_or_refuse(make, level: str, setting: int | float) -> list[Split]:
+    """``make()``'s splits; a split scikit-learn cannot make (too few rows or too small classes
+    for the folds, a holdout fraction that leaves an empty side) becomes one InputError line, and
+    so does a split with an empty side."""
+    try:
+        splits = make()
+    except InputError:
+        raise
+    except ValueError as exc:
+        what = "folds" if level == "outer" else "inner"
+        raise InputError(f"cannot make the {level} splits ({what}: {setting}): {str(exc).splitlines()[0]}; "
+                         f"lower {what}, use a larger holdout fraction, or merge rare classes") from None
+    for a, b in splits:
+        if len(a) == 0 or len(b) == 0:
+            raise InputError(f"the {level} split ({setting}) leaves no rows on one side; use a holdout fraction like 0.2 or fewer folds")
+    return splits
 
 
 def _check_counts(*, folds: int, repeats: int, inner: int | float) -> None:
@@ -163,6 +181,7 @@ def _inner(strategy: str, classification: bool, y, groups, time, inner: int | fl
         if strategy == "stratified":
             if holdout:
                 return list(StratifiedShuffleSplit(n_splits=1, test_size=inner, random_state=rs).split(X, y))
+            _check_classes(y, inner, "inner folds")
             return list(StratifiedKFold(n_splits=inner, shuffle=True, random_state=rs).split(X, y))
         if holdout:
             return list(ShuffleSplit(n_splits=1, test_size=inner, random_state=rs).split(X))
@@ -180,7 +199,7 @@ def _check_classes(y: np.ndarray, k: int, level: str) -> None:
     counts = counts[counts > 0]
     if counts.min() < k:
         raise InputError(
-            f"the smallest class has {counts.min()} rows, fewer than the {k} {level}; lower folds or merge rare classes"
+            f"the smallest class has {counts.min()} rows, fewer than the {k} {level}; lower {'inner' if 'inner' in level else 'folds'} or merge rare classes"
         )
 
 

@@ -8,7 +8,6 @@ report's plain-text formatters (:mod:`benchmark.report.markup`).  :func:`error_m
 from __future__ import annotations
 
 import re
-
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -72,17 +73,45 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    previous = _terminate_like_ctrl_c()
     try:
         return _dispatch(args)
     except BenchmarkError as err:
-        print(f"bench {args.command}: error: {err}", file=sys.stderr)
+        print(f"bench {args.command}: error: {_one_line(str(err))}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print(f"bench {args.command}: interrupted; completed jobs are saved — continue with --resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        how = "terminated (SIGTERM)" if isinstance(exc, _Terminated) else "interrupted"
+        saved = "completed jobs are saved — continue with --resume" if args.command == "run" else "nothing was changed"
+        print(f"bench {args.command}: {how}; {saved}", file=sys.stderr)
+        return 143 if isinstance(exc, _Terminated) else 130
     except BrokenPipeError:  # output piped into `head` and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: the workers are stopped and what is stored stays."""
+
+
+def _terminate_like_ctrl_c():
+    """Make SIGTERM raise :class:`_Terminated` in the main thread; return the previous handler
+    (None when signals cannot be set here, e.g. outside the main thread)."""
+    def handler(signum, frame):
+        raise _Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        return None
+
+
+def _one_line(text: str, limit: int = 2000) -> str:
+    """An error as one line of bounded length (messages quote user text)."""
+    text = " ".join(text.split("\n"))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _dispatch(args: argparse.Namespace) -> int:

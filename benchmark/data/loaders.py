@@ -213,9 +213,13 @@ def _read_table(path: Path, shown: str) -> pd.DataFrame:
             f"(.csv, .csv.gz, .tsv) or Parquet (.parquet, .pq); pickle files are never loaded",
             field="path",
         )
-    if not path.exists():
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+        raise input_error(f"{shown[:200]!r}: cannot be opened ({_first_line(exc)[:120]}); fix the path", field="path") from None
+    if not exists:
         raise input_error(f"{shown}: file not found (looked in the current directory and the suite's folder); fix the path", field="path")
-    if not path.is_file():
+    if not is_file:
         raise input_error(f"{shown}: not a regular file; point to a single CSV or Parquet file", field="path")
     if path.stat().st_size == 0:
         raise input_error(f"{shown}: file is empty", field="path")

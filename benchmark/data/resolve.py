@@ -17,8 +17,27 @@ if TYPE_CHECKING:
     from benchmark.data.task import Task, TaskConfig
 
 
+#: Longest file-name component and path the file systems we run on accept (Linux: NAME_MAX, PATH_MAX).
+NAME_MAX, PATH_MAX = 255, 4096
+
+
+def check_path_text(path: str) -> None:
+    """Refuse a path no file system can open (a NUL byte, a component over 255 bytes, over 4096
+    bytes in all) before it reaches the OS, which would raise a traceback-worthy error."""
+    if "\0" in path:
+        raise InputError(f"{path.replace(chr(0), '<NUL>')[:120]!r} holds a NUL byte, which no file name can; fix the path", where="path")
+    encoded = path.encode("utf-8", "surrogateescape")
+    long = next((c for c in encoded.split(b"/") if len(c) > NAME_MAX), None)
+    if long is not None:
+        raise InputError(f"a component of the path is {len(long)} bytes long ({long[:40].decode('utf-8', 'replace')}...), "
+                         f"over the limit of {NAME_MAX}; fix the path", where="path")
+    if len(encoded) > PATH_MAX:
+        raise InputError(f"the path is {len(encoded)} bytes long, over the limit of {PATH_MAX}; fix the path", where="path")
+
+
 def resolve_path(path: str, base_dir: str) -> Path:
     """A task path as written, relative to the current directory, else to the suite's folder."""
+    check_path_text(path)
     p = Path(path).expanduser()
     if p.is_absolute() or p.exists():
         return p
@@ -35,6 +54,7 @@ def check_inside(path: str, base_dir: str, *, allow_outside: bool = False) -> No
     Absolute paths (and ``~``) are taken as written: you typed where the data is.
     ``allow_outside`` (``bench run --allow-outside``) lifts the rule. Raises InputError (field ``path``).
     """
+    check_path_text(path)
     if allow_outside or Path(path).expanduser().is_absolute():
         return
     target = resolve_path(path, base_dir).resolve()

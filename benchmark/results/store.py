@@ -56,7 +56,7 @@ def parse_record_line(raw: bytes) -> dict[str, Any] | None:
     """One line of ``records.jsonl`` as a record, or None when it is damaged: NUL bytes glued to
     its ends are cut off; invalid UTF-8 or JSON, a value that is not an object, or a job record
     without its key fields is damage."""
-    text = raw.strip(b"\x00").strip()
+    text = raw.strip(b"\x00 \t\r\n")
     if not text:
         return None
     try:
@@ -115,9 +115,15 @@ class Store:
         if not self.manifest_path.is_file():
             raise InputError(f"{self.root}: not a run directory (no {MANIFEST}); give the folder `bench run` wrote")
         try:
-            return json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{self.manifest_path}: corrupt JSON ({exc.msg}); the run directory is damaged") from None
+            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{self.manifest_path}: corrupt JSON ({getattr(exc, 'msg', None) or exc.reason}); the run directory is damaged") from None
+        except OSError as exc:
+            raise InputError(f"{self.manifest_path}: cannot read ({exc.strerror}); check the file's permissions") from None
+        if not isinstance(manifest, dict):
+            raise InputError(f"{self.manifest_path}: holds a JSON {type(manifest).__name__}, not a run manifest (an object); "
+                             f"the run directory is damaged: rerun into a new folder")
+        return manifest
 
     def read_manifest_if_present(self) -> dict[str, Any]:
         """The manifest as a dict; empty when there is none or it is not an object (an exported
@@ -196,6 +202,7 @@ class Store:
         if not self.records_path.is_file():
             return
         bad: list[int] = []
+        nul: list[int] = []
         torn = 0
         with self.records_path.open("rb") as fh:
             for lineno, raw in enumerate(fh, 1):
@@ -206,12 +213,16 @@ class Store:
                 if rec is None:
                     if raw.strip(b"\x00 \t\r\n"):
                         bad.append(lineno)
+                    elif b"\x00" in raw:
+                        nul.append(lineno)
                     continue
+                if b"\x00" in raw:
+                    nul.append(lineno)
                 yield rec
-        self._warn_once(bad, torn)
+        self._warn_once(bad, torn, nul)
 
-    def _warn_once(self, bad: list[int], torn: int) -> None:
-        if not bad and not torn:
+    def _warn_once(self, bad: list[int], torn: int, nul: list[int]) -> None:
+        if not bad and not torn and not nul:
             return
         try:
             st = self.records_path.stat()
@@ -225,6 +236,10 @@ class Store:
         if bad:
             shown = ", ".join(map(str, bad[:5])) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
             parts.append(f"skipping {len(bad)} damaged line{'s' if len(bad) > 1 else ''} ({shown})")
+        if nul:
+            shown = ", ".join(map(str, nul[:5])) + (f" and {len(nul) - 5} more" if len(nul) > 5 else "")
+            parts.append(f"cutting NUL bytes (what a power loss leaves; the records they overwrote are lost) from "
+                         f"{len(nul)} line{'s' if len(nul) > 1 else ''} ({shown})")
         if torn:
             parts.append(f"dropping a half-written last record (line {torn})")
         log.warning("%s: %s; their jobs count as not done: `bench run --resume` reruns them and moves the damaged lines to %s",
@@ -254,7 +269,7 @@ class Store:
                 if raw.strip(b"\x00 \t\r\n"):
                     moved.append(raw)
                 continue
-            keep.append(raw if raw.strip(b"\x00") == raw else raw.strip(b"\x00"))
+            keep.append(raw if b"\x00" not in raw else raw.strip(b"\x00 \t\r\n") + b"\n")
         new = b"".join(keep)
         if new == data:
             return 0
@@ -415,7 +430,7 @@ def require_compatible(old: dict[str, Any], new: dict[str, Any], *, force: bool,
 
 def _safe(name: str) -> str:
     """A file-name-safe, collision-free form of a task or candidate name."""
-    clean = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:60]
+    clean = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:60].lstrip(".")  # no hidden folders ('..', '.x')
     return f"{clean}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 

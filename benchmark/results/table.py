@@ -76,7 +76,7 @@ class ResultTable:
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise InputError(f"{path}: cannot parse ({exc})") from exc
         df.columns = [csv_uncell(str(c)) for c in df.columns]
-        for col in df.columns[df.dtypes == object]:
+        for col in df.select_dtypes(exclude=["number", "bool"]).columns:
             df[col] = df[col].map(csv_uncell)  # undo the formula guard of csv_text
         for col in ("task", "candidate"):
             if col in df.columns:

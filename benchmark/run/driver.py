@@ -333,16 +333,19 @@ def lost_base_jobs(suite: Suite, plans: dict[str, FoldPlan], store: Store, base_
                 if job_id(task, cand.name, fold.index) not in settled:
                     keys.update(job_id(task, n, fold.index) for n in lost_predictions(store.root, records, task, fold.index, names))
     return [j for j in base_jobs if j.key in keys]
+def _folder_name(name: str) -> str:
+    """A suite name as the start of a folder name: safe characters only, no leading dot (no
+    hidden ``..`` folders), at most 100 characters (file names have a 255-byte limit)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).lstrip(".-")[:100] or "suite"
 
 
 def default_run_dir(suite: Suite, root: Path = DEFAULT_ROOT) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", suite.name)
-    return root / f"{safe}-{stamp}"
+    return root / f"{_folder_name(suite.name)}-{stamp}"
 
 
 def latest_run_dir(suite: Suite, root: Path = DEFAULT_ROOT) -> Path | None:
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", suite.name)
+    safe = _folder_name(suite.name)
     runs = sorted(p for p in root.glob(f"{safe}-*") if Store(p).exists())
     return runs[-1] if runs else None
 

@@ -299,7 +299,8 @@ def _worker_main(conn: Connection, clock: Any, n_threads: int, tasks: dict[str, 
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="bench-parent-watch").start()
     attach_clock(clock)
     preload_tasks(tasks)
-    conn.send(("ready",))
+    if not _send(conn, ("ready",)):
+        return
     while True:
         try:
             msg = conn.recv()
@@ -313,9 +314,21 @@ def _worker_main(conn: Connection, clock: Any, n_threads: int, tasks: dict[str, 
         except BaseException as exc:  # the worker function itself broke (records model errors itself)
             reply = ("error", seq, error_line(exc, 300), traceback.format_exc(limit=-TRACEBACK_FRAMES))
         try:
-            conn.send(reply)
+            if not _send(conn, reply):
+                return
         except Exception as exc:  # e.g. the record does not pickle
-            conn.send(("error", seq, f"result not sent back: {type(exc).__name__}: {exc}"[:300], traceback.format_exc(limit=-4)))
+            if not _send(conn, ("error", seq, f"result not sent back: {type(exc).__name__}: {exc}"[:300], traceback.format_exc(limit=-4))):
+                return
+
+
+def _send(conn: Connection, msg: tuple) -> bool:
+    """Send ``msg`` to the driver; False (quietly) when the driver is gone (killed: a broken
+    pipe), so an orphaned worker ends without printing tracebacks nobody asked for."""
+    try:
+        conn.send(msg)
+    except (BrokenPipeError, ConnectionError, EOFError):
+        return False
+    return True
 
 
 def _watch_parent(parent_pid: int) -> None:
