@@ -175,7 +175,7 @@ def test_lost_predictions_that_cannot_be_recomputed_are_a_retryable_record(es_ru
 
 
 def test_selection_with_an_empty_library_is_a_failed_record_not_a_crash(tmp_path):
-    raw = {**SUITE, "tasks": [{"dataset": "iris"}], "candidates": [{"name": "bad", "base": "linear", "params": {"C": -1.0}}, "ensemble_selection"]}
+    raw = {**SUITE, "tasks": [{"dataset": "iris"}], "candidates": [{"name": "bad", "base": "fault", "params": {"mode": "raise"}}, "ensemble_selection"]}
     res = run_suite(parse_suite(raw), out=tmp_path / "r", progress=False)
     ens = [r for r in _jobs(res.run_dir) if r["candidate"] == "ensemble_selection"]
     assert len(ens) == 2 and all(r["state"] == "failed" and "empty library" in r["error"] for r in ens)

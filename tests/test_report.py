@@ -29,7 +29,7 @@ def run_dir(tmp_path_factory):
         "name": "report-test",
         "tasks": [{"name": EVIL_TASK, "dataset": "iris"}, {"dataset": "diabetes"}],
         "candidates": ["dummy", "linear", {"name": EVIL_CAND, "base": "knn"}, {"name": MATH_CAND, "base": "knn", "params": {"weights": "distance"}},
-                       {"name": "broken", "base": "knn", "params": {"n_neighbors": -1}}],
+                       {"name": "broken", "base": "knn", "params": {"algorithm": "kd_tree", "metric": "cosine"}}],
         "trials": 3, "folds": 3, "inner": 2, "learning_curve": [0.3, 0.6, 1.0],
     }
     out = tmp_path_factory.mktemp("runs") / "report"
@@ -87,7 +87,7 @@ def test_svg_ids_are_unique_across_figures(page):
 
 
 def test_failures_and_policy_are_reported(page):
-    assert "Failed jobs (6)" in page and "n_neighbors" in page
+    assert "Failed jobs (6)" in page and "kd_tree" in page
     assert "ranks <b>last</b>" in page
     lb = page[page.index('id="leaderboard-table"'):]
     lb = lb[:lb.index("</table>")]
