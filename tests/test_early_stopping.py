@@ -75,6 +75,10 @@ def test_patience_follows_the_adaptive_rule():
     for r, loss in enumerate([0.5, 0.1, 0.0999, 0.0998, 0.0997, 0.0996, 0.0995]):
         crumbs.update(r, loss)
     assert crumbs.best_round == 1 and crumbs.stop(6)  # a loss shrinking by crumbs is not improving
+    tied = Patience(floor=5, ceiling=5, rate=0.0, offset=5)
+    for r, (auc, logloss) in enumerate([(0.9, 0.5), (1.0, 0.4), (1.0, 0.3), (1.0, 0.29995), (0.99, 0.1)]):
+        tied.update(r, -auc, logloss)
+    assert tied.best_round == 2  # AUC saturated at 1: log loss breaks the tie, by more than 1e-4 only
 
 
 def test_a_separable_multiclass_task_stops_long_before_the_cap():
@@ -219,10 +223,21 @@ def test_xgboost_keeps_the_best_round_on_the_early_stopping_rows(stopping, logge
     # an independent fit on the same carved split, fixed rounds, logging the metric every round
     fit, es = carve_split(len(y), y, valid_fraction_for(len(y)), seed=5)
     Z = est[0].transform(X)
-    ref = xgb.XGBClassifier(tree_method="hist", n_estimators=300, learning_rate=0.3, random_state=5, n_jobs=1, eval_metric=logged)
+    ref = xgb.XGBClassifier(tree_method="hist", n_estimators=300, learning_rate=0.3, random_state=5, n_jobs=1, eval_metric=[logged, "logloss"])
     ref.fit(Z[fit], y[fit], eval_set=[(Z[es], y[es])], verbose=False)
-    curve = np.asarray(ref.evals_result()["validation_0"][logged])
-    best = int(np.argmax(curve) if logged == "auc" else np.argmin(curve))
+    curves = ref.evals_result()["validation_0"]
+    if logged == "logloss":  # the first round that no later round beats by 1e-4
+        losses = np.asarray(curves["logloss"])
+        best = 0
+        for r in range(1, len(losses)):
+            if losses[r] < losses[best] - 1e-4:
+                best = r
+    else:  # the highest AUC; among rounds that tie it, log loss breaks the tie (by 1e-4)
+        auc, logloss = np.asarray(curves["auc"]), np.asarray(curves["logloss"])
+        best = 0
+        for r in range(1, len(auc)):
+            if auc[r] > auc[best] or (auc[r] == auc[best] and logloss[r] < logloss[best] - 1e-4):
+                best = r
     assert model.n_rounds_ == best + 1 == boosting_rounds(est)
     assert model.n_rounds_trained_ == min(300, best + 1 + 300)  # stopped 300 rounds after the best, or at the cap
     np.testing.assert_allclose(est.predict_proba(X), ref.predict_proba(Z, iteration_range=(0, model.n_rounds_)), rtol=1e-6)

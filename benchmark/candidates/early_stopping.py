@@ -100,19 +100,26 @@ class Patience:
     def __init__(self, *, floor: int, ceiling: int, rate: float = 0.3, offset: int = 20, min_delta: float = 0.0) -> None:
         self.floor, self.ceiling, self.rate, self.offset = int(floor), int(ceiling), float(rate), int(offset)
         self.min_delta = float(min_delta)
-        self.best_round, self.best_loss, self.last_round = 0, math.inf, -1
+        self.best_round, self.best_loss, self.best_tie, self.last_round = 0, math.inf, math.inf, -1
         self.patience = self._patience(0)
 
     def _patience(self, best_round: int) -> int:
         return max(1, min(self.ceiling, max(self.floor, int(round(self.rate * best_round + self.offset)))))
 
-    def update(self, round_: int, loss: float) -> bool:
+    def update(self, round_: int, loss: float, tie: float | None = None) -> bool:
+        """``tie``: a second loss that breaks ties of ``loss`` (log loss when ``loss`` is -AUC,
+        which saturates at 1 on a small held-out split); it must drop by :data:`MIN_DELTA`."""
         self.last_round = int(round_)
-        if math.isfinite(loss) and loss < self.best_loss - self.min_delta:
-            self.best_round, self.best_loss = int(round_), float(loss)
+        if not math.isfinite(loss):
+            return False
+        tie = math.inf if tie is None or not math.isfinite(tie) else float(tie)
+        better = loss < self.best_loss - self.min_delta
+        if not better and loss <= self.best_loss and tie < self.best_tie - MIN_DELTA:
+            better = True
+        if better:
+            self.best_round, self.best_loss, self.best_tie = int(round_), float(loss), tie
             self.patience = self._patience(self.best_round)
-            return True
-        return False
+        return better
 
     def stop(self, round_: int) -> bool:
         return int(round_) - self.best_round >= self.patience
@@ -268,17 +275,21 @@ def _fit_xgboost(est, Xf, yf, Xe, ye, stopper: Patience, cap: int, auc: bool) ->
 
     class _Stop(xgb.callback.TrainingCallback):
         def after_iteration(self, model, epoch, evals_log) -> bool:
-            name, values = next(iter(evals_log["validation_0"].items()))
-            loss = -float(values[-1]) if name == "auc" else float(values[-1])
-            if stopper.update(epoch, loss):  # xgboost predicts with best_iteration when it is set
+            logged = evals_log["validation_0"]
+            if "auc" in logged:
+                loss, tie = -float(logged["auc"][-1]), float(logged["logloss"][-1])
+            else:
+                loss, tie = float(next(iter(logged.values()))[-1]), None
+            if stopper.update(epoch, loss, tie):  # xgboost predicts with best_iteration when it is set
                 model.set_attr(best_iteration=str(epoch), best_score=str(loss))
             return stopper.stop(epoch)
 
-    est.set_params(n_estimators=cap, early_stopping_rounds=None, callbacks=[_Stop()], **({"eval_metric": "auc"} if auc else {}))
+    metric = {"eval_metric": ["auc", "logloss"]} if auc else {}
+    est.set_params(n_estimators=cap, early_stopping_rounds=None, callbacks=[_Stop()], **metric)
     try:
         est.fit(Xf, yf, eval_set=[(Xe, ye)], verbose=False)
     finally:
-        est.set_params(callbacks=None)  # a local class: keep the fitted model picklable
+        est.callbacks = None  # a local class: keep the fitted model picklable (set_params would reconfigure the booster)
     return stopper.best_round + 1, est.get_booster().num_boosted_rounds()
 
 
@@ -288,14 +299,19 @@ def _fit_lightgbm(est, Xf, yf, Xe, ye, stopper: Patience, cap: int, auc: bool) -
     best_scores: list[Any] = []
 
     def _stop(env) -> None:
-        _, _, value, higher = env.evaluation_result_list[0][:4]
-        if stopper.update(env.iteration, -value if higher else value):
+        results = {r[1]: r[2] for r in env.evaluation_result_list}
+        if "auc" in results:
+            loss, tie = -results["auc"], results["binary_logloss"]
+        else:
+            _, _, value, higher = env.evaluation_result_list[0][:4]
+            loss, tie = (-value if higher else value), None
+        if stopper.update(env.iteration, loss, tie):
             best_scores[:] = env.evaluation_result_list
         if stopper.stop(env.iteration) or env.iteration >= env.end_iteration - 1:
             # lightgbm keeps best_iteration = this + 1 and predicts with it
             raise lgb.callback.EarlyStopException(stopper.best_round, list(best_scores))
 
-    est.set_params(n_estimators=cap, **({"metric": "auc"} if auc else {}))
+    est.set_params(n_estimators=cap, **({"metric": ["auc", "binary_logloss"]} if auc else {}))
     est.fit(Xf, yf, eval_X=Xe, eval_y=ye, callbacks=[_stop])
     return stopper.best_round + 1, stopper.last_round + 1
 
@@ -309,17 +325,19 @@ class _CatBoostStop:
     def after_iteration(self, info) -> bool:
         metrics = info.metrics["validation"]
         if "AUC" in metrics:
-            loss = -float(metrics["AUC"][-1])
+            loss, tie = -float(metrics["AUC"][-1]), float(metrics["Logloss"][-1])
         else:
-            loss = float(next(iter(metrics.values()))[-1])
+            loss, tie = float(next(iter(metrics.values()))[-1]), None
         round_ = int(info.iteration) - 1
-        self.stopper.update(round_, loss)
+        self.stopper.update(round_, loss, tie)
         return not self.stopper.stop(round_)  # False stops training
 
 
 def _fit_catboost(est, Xf, yf, Xe, ye, stopper: Patience, cap: int, auc: bool) -> tuple[int, int]:
-    est.set_params(iterations=cap, use_best_model=True, **({"eval_metric": "AUC"} if auc else {}))
+    est.set_params(iterations=cap, use_best_model=False, **({"eval_metric": "AUC"} if auc else {}))
     est.fit(Xf, yf, eval_set=(Xe, ye), callbacks=[_CatBoostStop(stopper)])
+    if stopper.best_round + 1 < est.tree_count_:
+        est.shrink(ntree_end=stopper.best_round + 1)  # keep the best round (ties of AUC broken by log loss)
     return int(est.tree_count_), stopper.last_round + 1
 
 
