@@ -19,6 +19,17 @@ so the script ends well under 4 minutes. Needs torch (a CUDA build), numpy, scip
 scikit-learn, and for the new candidates pytabkit (with pytorch-lightning, torchmetrics,
 lightning-utilities), tabm and rtdl_num_embeddings. If any is missing it says which and how to
 install them, and exits 2.
+
+On a machine without internet, bring the pure-Python wheels of the new candidates (about 3 MB,
+any Python 3.10+), made on a machine with PyPI access:
+
+    pip download --no-deps -d wheels pytabkit==1.8.0 tabm==0.0.3 rtdl_num_embeddings==0.0.12 \
+        pytorch-lightning==2.6.6 torchmetrics==1.9.0 lightning-utilities==0.15.3 fsspec==2026.9.0 \
+        packaging==26.4 typing_extensions==4.16.0 psutil==7.2.2 tqdm==4.70.1
+
+and install them there with ``pip install --no-index --no-deps wheels/*.whl`` (torch with CUDA,
+numpy, scipy, pandas, scikit-learn and PyYAML are expected on the GPU machine; their wheels are
+specific to its Python version).
 """
 
 from __future__ import annotations
@@ -35,7 +46,8 @@ NEEDED = {  # import name -> pip requirement (the versions pinned in constraints
     "pytabkit": "pytabkit==1.8.0", "pytorch_lightning": "pytorch-lightning==2.6.6",
     "torchmetrics": "torchmetrics==1.9.0", "lightning_utilities": "lightning-utilities==0.15.3",
     "tabm": "tabm==0.0.3", "rtdl_num_embeddings": "rtdl_num_embeddings==0.0.12",
-    "typing_extensions": "typing_extensions", "fsspec": "fsspec", "psutil": "psutil",
+    "typing_extensions": "typing_extensions", "fsspec": "fsspec", "psutil": "psutil", "packaging": "packaging",
+    "tqdm": "tqdm", "yaml": "PyYAML",
 }
 NETS = ("mlp", "resnet", "realmlp", "tabm")
 
