@@ -159,7 +159,7 @@ def _realmlp_known_failures(estimator):
 
 @pytest.mark.slow
 @parametrize_with_checks([RealMLPClassifier(n_epochs=4, hidden_width=16, n_hidden_layers=1, n_threads=1),
-                          RealMLPRegressor(n_epochs=4, hidden_width=16, n_hidden_layers=1, n_threads=1)],
+                          RealMLPRegressor(n_epochs=32, hidden_width=32, n_hidden_layers=2, n_threads=1)],
                          expected_failed_checks=_realmlp_known_failures)
 def test_realmlp_passes_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():

@@ -130,9 +130,12 @@ class _RealMLP(BaseEstimator):
     def fit(self, X: Any, y: Any) -> _RealMLP:
         """Train RealMLP on these rows (its validation split is carved from them); returns self."""
         import torch
-        from pytabkit import RealMLP_TD_Classifier, RealMLP_TD_Regressor
 
         from benchmark.candidates.neural import resolve_device
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # lightning's deprecation notice on import
+            from pytabkit import RealMLP_TD_Classifier, RealMLP_TD_Regressor
 
         X, y = validate_data(self, X, y, dtype=np.float32, y_numeric=not self._classifier)
         if self._classifier:
