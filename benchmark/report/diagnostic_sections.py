@@ -19,6 +19,9 @@ from benchmark.report.power import POWER
 
 Styles = Mapping[str, Style]
 LOW_POWER = "⚠ low power"
+#: A "not significant" verdict is flagged when the observed gap is at least this share of the
+#: minimum detectable effect: a gap the design could not have seen, yet not a negligible one.
+FLAG_SHARE = 0.25
 
 
 def post_hoc_tag(a: Analysis, c: str) -> str:
@@ -49,15 +52,15 @@ def task_power_note(a: Analysis, task: str) -> str:
     k = max(2, len(a.per_task.get(task, {}).get(a.metrics.get(task, ""), [])))
     return (f'<p class="note power">Power: with {a.n_folds} outer folds and Holm over {k - 1} comparisons with the best (α = {a.alpha:g}), '
             f"{mde_text(v, esc(a.metrics.get(task, '')))} cannot be detected with {POWER:.0%} power (corrected t-test, median observed fold sd). "
-            f"Cells marked {LOW_POWER} are “not significantly worse” although their gap to the best is at least half of that: "
+            f"Cells marked {LOW_POWER} are “not significantly worse” although their gap to the best is at least a quarter of that: "
             "the design cannot tell, so read them as “not measured”, not as “as good”.</p>")
 
 
 def low_power(a: Analysis, task: str, diff: float) -> bool:
     """Whether a "not significantly worse" verdict on ``task`` is one the design cannot support:
-    the observed gap to the best is at least half the minimum detectable effect, or nothing is detectable."""
+    the observed gap to the best is at least :data:`FLAG_SHARE` of the minimum detectable effect, or nothing is detectable."""
     v = a.mde_per_task.get(task)
-    return v is not None and (not math.isfinite(v) or (finite(diff) and abs(diff) >= v / 2))
+    return v is not None and (not math.isfinite(v) or (finite(diff) and abs(diff) >= FLAG_SHARE * v))
 
 
 def single_task_certainty(a: Analysis, leader: str) -> str:
@@ -90,7 +93,7 @@ def low_power_p(a: Analysis, leader: str, c: str, pcell: dict[str, Any]) -> dict
         return pcell
     gap = float((a.test_block[leader] - a.test_block[c]).mean()) if leader in a.test_block and c in a.test_block else math.nan
     v = a.mde_across
-    if math.isfinite(v) and not (finite(gap) and abs(gap) >= v / 2):
+    if math.isfinite(v) and not (finite(gap) and abs(gap) >= FLAG_SHARE * v):
         return pcell
     pcell = dict(pcell)
     pcell["text"] += f' <span class="lowpower" title="the design cannot detect this gap: {mde_text(v, "units")} are not detectable">⚠</span>'
@@ -109,6 +112,8 @@ def arena(a: Analysis, styles: Styles) -> str:
     for r in at.frame.itertuples():
         c = r.candidate
         elo_txt = f"{r.elo:.0f}" + (f' <span class="sd">[{r.elo_low:.0f}, {r.elo_high:.0f}]</span>' if finite(r.elo_low) else "")
+        if r.never_won:
+            elo_txt += ' <span class="sd" title="it lost every comparison: its rating only says “below everyone”, and its value is set by the ridge">(never won)</span>'
         imp_txt = (f"{100 * r.improvability:.1f} %" + (f' <span class="sd">[{100 * r.improvability_low:.1f}, {100 * r.improvability_high:.1f}]</span>'
                                                       if finite(r.improvability_low) else "")) if finite(r.improvability) else "–"
         name = cand_cell(c, styles.get(c))
@@ -126,8 +131,8 @@ def arena(a: Analysis, styles: Styles) -> str:
             + (f"95 % intervals: percentile bootstrap over the {at.n_tasks} tasks ({at.n_boot} resamples)"
                f"{' — with this few tasks they are wide and coarse' if at.n_tasks < 5 else ''}. " if at.n_boot
                else "No intervals: they are a bootstrap over tasks and need at least two. ")
-            + "Errors for improvability: 1 − score for AUC, accuracy and R², the metric itself for losses; where the best error is 0 "
-            "(e.g. an AUC of 1) every other candidate's improvability on that task is 100 %.</p>")
+            + "Errors for improvability: 1 − score for AUC, accuracy and R², the metric itself for losses; a task where the best "
+            "error is 0 (e.g. an AUC of 1) is left out, since every other gap there would read 100 %.</p>")
     return "<h3>Elo, win rate, improvability</h3>" + note + table(header, rows, sortable=True, cls="arena", attrs=' id="arena-table"')
 
 
@@ -155,13 +160,17 @@ def tradeoff(a: Analysis, styles: Styles) -> str:
         name = cand_cell(c, styles.get(c))
         name["text"] += post_hoc_tag(a, c)
         mark = lambda p: {"text": "◆" if p else "", "sort": "1" if p else "0", "cls": "grp"}  # noqa: E731
-        rows.append([name, num(r.score, 3, text=f"{r.score:.3f}" if finite(r.score) else "–"), num(r.train_seconds, 3), mark(r.pareto_train),
-                     num(r.predict_ms_per_1k, 3), mark(r.pareto_predict),
+        rows.append([name, num(r.score, 3, text=f"{r.score:.3f}" if finite(r.score) else "–"), num(r.train_seconds, text=_sig(r.train_seconds)),
+                     mark(r.pareto_train), num(r.predict_ms_per_1k, text=_sig(r.predict_ms_per_1k)), mark(r.pareto_predict),
                      num(r.model_bytes, text=_bytes(r.model_bytes))])
     header = ["candidate", (label, "the leaderboard's score"), ("train s", "median over jobs of the final refit's wall seconds"),
               ("front (train)", "Pareto-optimal for score vs training time"), ("predict ms / 1k rows", "median over jobs of the prediction time per 1,000 rows"),
               ("front (predict)", "Pareto-optimal for score vs prediction time"), ("model size", "median pickled size of the refitted model")]
     return fig + table(header, rows, sortable=True, cls="tradeoff", attrs=' id="tradeoff-table"')
+
+
+def _sig(v: float) -> str:
+    return f"{v:.3g}" if finite(v) else "–"
 
 
 def _bytes(v: float) -> str:
