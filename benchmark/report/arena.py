@@ -23,6 +23,7 @@ candidates, cells oriented so that greater is better, NaN where the job failed o
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -152,7 +153,8 @@ def arena_table(folds: pd.DataFrame, task_errors: pd.DataFrame, *, n_boot: int =
     win_rate = total.sum(axis=1) / np.where(comparisons.sum(axis=1) > 0, comparisons.sum(axis=1), np.nan)
     task_means = folds.groupby(level=0, sort=False).mean()
     hmr = harmonic_mean_rank(task_means.reindex(columns=cands))
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a candidate with no finite resample: NaN bounds
         lo, hi = (np.nanpercentile(boot, q, axis=0) if n_boot else np.full(len(cands), np.nan) for q in (2.5, 97.5))
         ilo, ihi = (np.nanpercentile(impr_boot, q, axis=0) if n_boot and len(impr) else np.full(len(cands), np.nan) for q in (2.5, 97.5))
     frame = pd.DataFrame({
