@@ -13,7 +13,7 @@ from typing import Any
 from benchmark.report import figures
 from benchmark.report.analysis import Analysis
 from benchmark.report.arena import RIDGE
-from benchmark.report.markup import cand_cell, esc, figure, finite, fmt, num, p_eq, table
+from benchmark.report.markup import cand_cell, esc, figure, finite, num, p_eq, table
 from benchmark.report.palette import Style
 from benchmark.report.power import POWER
 
@@ -122,7 +122,7 @@ def arena(a: Analysis, styles: Styles) -> str:
                      num(r.improvability, text=imp_txt), num(r.harmonic_mean_rank, 2, text=f"{r.harmonic_mean_rank:.2f}")])
     header = ["candidate", ("Elo [95 % CI]" if at.n_boot else "Elo", f"Bradley–Terry fit on every (task, fold) pair; CI: bootstrap over tasks ({at.n_boot} resamples)"),
               ("win rate", "share of pairwise (task, fold) comparisons won; ties count half"),
-              ("improvability [95 % CI]", "mean over tasks of (error − best error) / error: how much of its error switching to the best would remove; 0 = best"),
+              ("improvability [95 % CI]" if at.n_boot else "improvability", "mean over tasks of (error − best error) / error: how much of its error switching to the best would remove; 0 = best"),
               ("harmonic mean rank", "tasks / Σ 1/rank: rewards being first somewhere")]
     note = (f'<p class="note">Elo as TabArena computes it: a Bradley–Terry maximum-likelihood fit on the pairwise outcomes of every '
             f"(task, outer fold) — higher test score wins, equal scores tie (half a win each), a failed or missing job loses — with a "
@@ -244,4 +244,4 @@ def post_hoc_verdict(a: Analysis) -> str:
 def fmt_seconds(s: float) -> str:
     if not finite(s):
         return "–"
-    return f"{s / 60:.1f} min" if s >= 120 else f"{fmt(s, 3)} s"
+    return f"{s / 60:.1f} min" if s >= 120 else f"{s:.0f} s" if s >= 10 else f"{s:.1f} s"

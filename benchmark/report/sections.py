@@ -340,7 +340,9 @@ def _task(a: Analysis, styles: Styles, task: str) -> str:
     info = a.table.tasks.get(task, {})
     m = a.metrics.get(task, "")
     desc = (f"{esc(info.get('kind'))} · {fmt(info.get('n_rows'))} rows · {fmt(info.get('n_features'))} features "
-            f"({fmt(info.get('n_categorical', 0))} categorical) · tuning metric <b>{esc(m)}</b> ({direction_text(m)}) · "
+            f"({fmt(info.get('n_categorical', 0))} categorical)"
+            + (f" · {fmt(info['n_missing'])} missing values" if info.get("n_missing") else " · no missing values" if info.get("n_missing") == 0 else "")
+            + f" · tuning metric <b>{esc(m)}</b> ({direction_text(m)}) · "
             f"splits: {esc(info.get('split_strategy'))}")
     html = [f"<h3>{esc(task)}</h3><p class=\"muted\">{desc}</p>"]
     sub = a.table.df[a.table.df["task"] == task] if "task" in a.table.df else pd.DataFrame()
