@@ -13,7 +13,7 @@ from typing import Any
 from benchmark.report import figures
 from benchmark.report.analysis import Analysis
 from benchmark.report.arena import RIDGE
-from benchmark.report.markup import cand_cell, esc, figure, finite, num, p_eq, table
+from benchmark.report.markup import cand_cell, esc, figure, finite, fmt, num, p_eq, table
 from benchmark.report.palette import Style
 from benchmark.report.power import POWER
 
