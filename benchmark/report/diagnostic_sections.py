@@ -225,20 +225,30 @@ def sensitivity(a: Analysis, styles: Styles) -> str:
             + table(["candidate"] + [(p, "") for p in policies], rows, sortable=True, cls="sensitivity"))
 
 
+def post_hoc_gain(a: Analysis, c: str) -> str:
+    """The post-hoc candidate ``c``'s gain over the equal-budget leader and its Wilcoxon–Holm test (HTML)."""
+    eq = a.equal_budget_leader
+    if eq is None or c == eq:
+        return ""
+    pr = a.pair(c, eq)
+    gain = ""
+    if a.rank is not None and c in a.test_block and eq in a.test_block:
+        d = (a.test_block[c] - a.test_block[eq]).dropna()
+        gain = f"mean gain {d.mean():+.3f} {'normalised' if a.test_block_kind == 'normalised' else esc(a.raw_metric)}"
+    if pr is None:
+        return gain or "not tested (needs two tasks)"
+    w, l_ = (pr["wins"], pr["losses"]) if pr["better"] == c else (pr["losses"], pr["wins"])
+    return (f"{gain}, W/T/L {w}/{pr['ties']}/{l_} over tasks, Wilcoxon–Holm {p_eq(pr['p_holm'])}"
+            f"{'' if pr['reject'] else ', not significant'}")
+
+
 def post_hoc_verdict(a: Analysis) -> str:
     """The leader card's line when a post-hoc ensemble leads: the equal-budget leader and the test of the gain."""
     lead, eq = a.leader, a.equal_budget_leader
     if lead is None or lead not in a.post_hoc or eq is None:
         return ""
-    pr = a.pair(lead, eq)
-    gain = ""
-    if a.rank is not None and lead in a.test_block and eq in a.test_block:
-        d = (a.test_block[lead] - a.test_block[eq]).dropna()
-        gain = f"mean gain {d.mean():+.3f} {'normalised' if a.test_block_kind == 'normalised' else esc(a.raw_metric)}, "
-    test = (f"{gain}W/T/L {pr['wins'] if pr['better'] == lead else pr['losses']}/{pr['ties']}/{pr['losses'] if pr['better'] == lead else pr['wins']}, "
-            f"Wilcoxon–Holm {p_eq(pr['p_holm'])}{'' if pr['reject'] else ', not significant'}") if pr else gain.rstrip(", ")
     return (f"<br><b>post hoc</b>: it spends every candidate's budget. Equal-budget leader: <b>{esc(eq)}</b>; "
-            f"the ensemble's gain over it: {test}.")
+            f"the ensemble's gain over it: {post_hoc_gain(a, lead)}.")
 
 
 def fmt_seconds(s: float) -> str:

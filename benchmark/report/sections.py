@@ -177,7 +177,8 @@ def leaderboard(a: Analysis, styles: Styles) -> str:
     if a.post_hoc:
         eq = a.equal_budget_leader
         ph = (f'<p class="note"><b>post hoc</b> marks {", ".join(esc(c) for c in a.post_hoc)}: built after tuning from every other candidate\'s '
-              f"trials, so it spent their budgets together and is not an equal-budget rival. The equal-budget leader is <b>{esc(eq or '–')}</b>.</p>")
+              f"trials, so it spent their budgets together and is not an equal-budget rival. The equal-budget leader is <b>{esc(eq or '–')}</b>"
+              + "".join(f"; {esc(c)}'s gain over it: {diag.post_hoc_gain(a, c)}" for c in a.post_hoc if eq and c != eq) + ".</p>")
     return (note + ph + table(header, rows, sortable=True, cls="leaderboard", attrs=' id="leaderboard-table"')
             + diag.across_power_note(a) + diag.arena(a, styles))
 
