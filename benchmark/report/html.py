@@ -85,7 +85,8 @@ footer{max-width:1180px;margin:40px auto 30px;padding:0 28px;color:var(--muted);
 @media print{nav.toc,.tasknav{display:none}main,header.top,footer{max-width:none;padding:0}thead th{position:static}
  h2,h3{break-after:avoid}figure.fig,tr{break-inside:avoid}details>summary{color:var(--fg)}
  details::details-content{content-visibility:visible;display:contents}
- body{font-size:10px}table{font-size:8.5px;width:100%}th,td{padding:2px 3px;white-space:normal}thead th{min-width:0}td.text{min-width:0}
+ body{font-size:10px}table{font-size:8.5px;width:100%}span.sd,.lowpower,.tag{font-size:inherit}.note,figcaption,.card .s,ul.conclusions{font-size:9.5px}
+ .card .v{font-size:15px}h1{font-size:20px}h2{font-size:16px;margin-top:22px}th,td{padding:2px 3px;white-space:normal}thead th{min-width:0}td.text{min-width:0}
  .tablewrap,figure.fig .svg,pre{overflow:visible!important;max-height:none}figure.fig svg{max-width:100%!important;min-width:0!important}
  table.heatmap td{min-width:0;padding:1px}th.sortable:after,th[aria-sort]:after{content:none!important}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
