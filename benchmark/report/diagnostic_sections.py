@@ -195,12 +195,13 @@ def overtuning(a: Analysis, styles: Styles) -> str:
         rows.append([cand_cell(r.candidate, styles.get(r.candidate)), num(r.jobs, 0),
                      num(r.worse_than_default, text=f"{100 * r.worse_than_default:.0f} %" if finite(r.worse_than_default) else "–",
                          cls="warn" if finite(r.worse_than_default) and r.worse_than_default > 0.5 else ""),
-                     num(r.inner_test_gap, 4, text=f"{r.inner_test_gap:+.4f}" if finite(r.inner_test_gap) else "–")])
+                     num(r.inner_test_gap, text=f"{100 * r.inner_test_gap:+.1f} %" if finite(r.inner_test_gap) else "–")])
     header = ["candidate", ("jobs", "tuned jobs with the default's test score on record"),
               ("tuned worse than default", "share of (task, fold) where the tuned configuration scored worse on the outer test fold than the default"),
-              ("inner − test gap", "mean of (best inner-validation score − outer-test score), oriented so that positive = the inner score was optimistic")]
+              ("inner − test gap", "mean over jobs of (test error − best inner-validation error) / test error; positive = the inner score was optimistic")]
     return ("<h3>Overtuning</h3><p class=\"note\">From the stored records: the default's outer-test score is the budget curve's "
-            "one-trial point. Tuning that often loses to the defaults on test, or a large positive gap, means the search fitted the "
+            "one-trial point; the gap compares errors (1 − score for AUC, accuracy, R²; the loss itself otherwise) relative to the test error, "
+            "so that tasks in different units average. Tuning that often loses to the defaults on test, or a large positive gap, means the search fitted the "
             "inner validation folds rather than the data (validation overfitting).</p>" + table(header, rows, sortable=True, cls="overtuning"))
 
 
