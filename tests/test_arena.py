@@ -104,10 +104,12 @@ def test_win_rate_counts_every_fold_and_pair():
 
 
 def test_improvability_and_harmonic_mean_rank_by_hand():
-    errs = pd.DataFrame({"a": [0.1, 0.2], "b": [0.2, 0.1], "c": [0.4, np.nan]}, index=["t1", "t2"])
+    errs = pd.DataFrame({"a": [0.1, 0.2, 0.0], "b": [0.2, 0.1, 0.01], "c": [0.4, np.nan, 0.02]}, index=["t1", "t2", "perfect"])
     imp = improvability(errs)
     assert imp.loc["t1", "b"] == pytest.approx(0.5) and imp.loc["t1", "c"] == pytest.approx(0.75) and imp.loc["t1", "a"] == 0
     assert math.isnan(imp.loc["t2", "c"])
+    assert imp.loc["perfect"].isna().all()  # a perfect best would make every other gap 100 %
+    errs = errs.drop(index="perfect")
     means = -errs
     hmr = harmonic_mean_rank(means)
     assert hmr["a"] == pytest.approx(2 / (1 + 1 / 2)) and hmr["c"] == pytest.approx(2 / (1 / 3 + 1 / 3))

@@ -11,6 +11,7 @@ Skipped with the reason when Playwright or Chromium is missing on a developer ma
 
 import os
 import shutil
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,76 @@ def test_screenshot_and_print_layout(opened, tmp_path):
     page.emulate_media(media="print")
     assert page.evaluate("getComputedStyle(document.querySelector('nav.toc')).display") == "none"
     page.emulate_media(media="screen")
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 16: narrow screens, print, colours, the new tables
+
+
+def test_no_sideways_scroll_at_420_px(browser, report):
+    """At 420 px nothing sticks out of the viewport; wide tables and figures scroll inside their own box."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": 420, "height": 900})
+    try:
+        page.goto(report.as_uri(), wait_until="load")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 420
+        wide = page.evaluate("""() => {
+            const inBox = el => el.closest('.tablewrap, figure.fig .svg, pre');
+            return Array.from(document.querySelectorAll('body *')).filter(el => {
+                const r = el.getBoundingClientRect();
+                if (r.width === 0 || getComputedStyle(el).display === 'none') return false;
+                const box = inBox(el);
+                if (box && box !== el) return false;  // scrolled inside its box, which is itself checked
+                return r.right > window.innerWidth + 0.5 || r.left < -0.5;
+            }).map(el => el.tagName + '.' + el.className + ': ' + (el.textContent || '').slice(0, 40));
+        }""")
+        assert wide == []
+        # figure text stays legible: the CD diagram's labels are at least 6 px high
+        heights = page.evaluate("""() => Array.from(document.querySelectorAll('figure[data-figure=cd-diagram] svg text'))
+            .map(t => t.getBoundingClientRect().height).filter(h => h > 0)""")
+        assert heights and min(heights) >= 6
+        folder = Path(os.environ.get("BENCH_SCREENSHOTS") or report.parent)
+        page.screenshot(path=str(folder / "report-420.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_printed_pdf_keeps_every_column_header(browser, report, tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    page = browser.new_page()
+    try:
+        page.goto(report.as_uri(), wait_until="load")
+        headers = page.evaluate("""() => Array.from(document.querySelectorAll('table thead th'))
+            .map(th => th.textContent.trim()).filter(t => t)""")
+        page.emulate_media(media="print")
+        assert page.evaluate("getComputedStyle(document.querySelector('th.sortable'), '::after').content") in ("none", "normal")
+        overflow = page.evaluate("getComputedStyle(document.querySelector('.tablewrap')).overflowX")
+        assert overflow == "visible"  # no scrollbars on paper
+        pdf = Path(os.environ.get("BENCH_SCREENSHOTS") or tmp_path) / "report.pdf"
+        page.pdf(path=str(pdf), print_background=True, prefer_css_page_size=True)
+    finally:
+        page.close()
+    text = "".join(p.extract_text() or "" for p in pypdf.PdfReader(str(pdf)).pages)
+    flat = "".join(unicodedata.normalize("NFKC", text).split())  # NFKC: the ligature "ﬁ" back to "fi"
+    missing = sorted({h for h in headers if "".join(h.split()) not in flat})
+    assert missing == []
+
+
+def test_every_candidate_has_its_own_colour(opened):
+    page, _, _ = opened
+    colours = page.eval_on_selector_all("#leaderboard-table tbody td.name .sw", "els => els.map(e => getComputedStyle(e).backgroundColor)")
+    n = page.eval_on_selector_all("#leaderboard-table tbody tr", "rows => rows.length")
+    assert len(colours) == n and len(set(colours)) == n
+
+
+def test_elo_table_and_tradeoff_plot_render(opened):
+    page, _, _ = opened
+    n = page.eval_on_selector_all("#leaderboard-table tbody tr", "rows => rows.length")
+    elo = page.eval_on_selector_all("#arena-table tbody tr", "rows => rows.map(r => parseFloat(r.cells[1].textContent))")
+    assert len(elo) == n and all(e == e for e in elo)  # a number on every row
+    assert 1000.0 in elo or any(abs(e - 1000) < 0.5 for e in elo)  # the reference candidate
+    box = page.evaluate("""() => { const s = document.querySelector('figure[data-figure=tradeoff] svg');
+        const r = s.getBoundingClientRect(); return {w: r.width, h: r.height, marks: s.querySelectorAll('path, use').length}; }""")
+    assert box["w"] > 300 and box["h"] > 100 and box["marks"] >= n
+    rows = page.eval_on_selector_all("#tradeoff-table tbody tr", "rows => rows.length")
+    assert rows == n

@@ -14,8 +14,8 @@ candidates, cells oriented so that greater is better, NaN where the job failed o
 - **Win rate**: the share of pairwise (task, fold) comparisons won, ties counting half.
 - **Improvability**: per task, on the mean score over folds as an error
   (:func:`benchmark.metrics.error_of`), ``(error − best error) / error``: how much of its error
-  the candidate would lose by switching to the best on that task (0 = the best).  Mean over
-  tasks with a bootstrap-over-tasks 95 % CI.
+  the candidate would lose by switching to the best on that task (0 = the best); a task whose
+  best error is 0 is left out.  Mean over tasks with a bootstrap-over-tasks 95 % CI.
 - **Harmonic mean rank**: per task rank of the mean score (1 = best, ties averaged, missing
   last), then ``n / Σ 1/rank`` — it rewards being first somewhere more than the mean rank does.
 """
@@ -23,6 +23,7 @@ candidates, cells oriented so that greater is better, NaN where the job failed o
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -115,12 +116,13 @@ def harmonic_mean_rank(task_means: pd.DataFrame) -> pd.Series:
 
 
 def improvability(task_errors: pd.DataFrame) -> pd.DataFrame:
-    """Tasks × candidates ``(error − best error) / error`` (0 where both are 0; NaN where missing)."""
+    """Tasks × candidates ``(error − best error) / error``; NaN where missing, and on a task whose
+    best error is 0 (a perfect score), where any other candidate's gap would read 100 %."""
     best = task_errors.min(axis=1)
-    err = task_errors
+    err = task_errors.astype(float).copy()
+    err.loc[~best.gt(0)] = np.nan
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = err.sub(best, axis=0).div(err.where(err > 0))
-    return out.where(~(err.eq(0).values), 0.0).where(err.notna())
+        return err.sub(best, axis=0).div(err)
 
 
 def arena_table(folds: pd.DataFrame, task_errors: pd.DataFrame, *, n_boot: int = N_BOOT, seed: int = SEED,
@@ -151,7 +153,8 @@ def arena_table(folds: pd.DataFrame, task_errors: pd.DataFrame, *, n_boot: int =
     win_rate = total.sum(axis=1) / np.where(comparisons.sum(axis=1) > 0, comparisons.sum(axis=1), np.nan)
     task_means = folds.groupby(level=0, sort=False).mean()
     hmr = harmonic_mean_rank(task_means.reindex(columns=cands))
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a candidate with no finite resample: NaN bounds
         lo, hi = (np.nanpercentile(boot, q, axis=0) if n_boot else np.full(len(cands), np.nan) for q in (2.5, 97.5))
         ilo, ihi = (np.nanpercentile(impr_boot, q, axis=0) if n_boot and len(impr) else np.full(len(cands), np.nan) for q in (2.5, 97.5))
     frame = pd.DataFrame({

@@ -42,6 +42,9 @@ def conclusions(a: Analysis) -> list[str]:
         leader = a.leader
         lead = f" <b>{esc(leader)}</b> has the best mean score." if leader and len(a.tasks) == 1 else ""
         out.append(f"No test across tasks: {esc(a.rank_note)}.{lead}")
+    if a.leader in a.post_hoc and a.equal_budget_leader:
+        out.append(f"<b>{esc(a.leader)}</b> is post hoc: it was built from every other candidate's trials and spent their budgets "
+                   f"together; among candidates with an equal budget, <b>{esc(a.equal_budget_leader)}</b> leads.")
     out.extend(_per_task_sentences(a))
     out.extend(_curve_sentences(a))
     failed = a.failed_jobs

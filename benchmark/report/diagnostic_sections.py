@@ -19,6 +19,9 @@ from benchmark.report.power import POWER
 
 Styles = Mapping[str, Style]
 LOW_POWER = "⚠ low power"
+#: A "not significant" verdict is flagged when the observed gap is at least this share of the
+#: minimum detectable effect: a gap the design could not have seen, yet not a negligible one.
+FLAG_SHARE = 0.25
 
 
 def post_hoc_tag(a: Analysis, c: str) -> str:
@@ -49,15 +52,15 @@ def task_power_note(a: Analysis, task: str) -> str:
     k = max(2, len(a.per_task.get(task, {}).get(a.metrics.get(task, ""), [])))
     return (f'<p class="note power">Power: with {a.n_folds} outer folds and Holm over {k - 1} comparisons with the best (α = {a.alpha:g}), '
             f"{mde_text(v, esc(a.metrics.get(task, '')))} cannot be detected with {POWER:.0%} power (corrected t-test, median observed fold sd). "
-            f"Cells marked {LOW_POWER} are “not significantly worse” although their gap to the best is at least half of that: "
+            f"Cells marked {LOW_POWER} are “not significantly worse” although their gap to the best is at least a quarter of that: "
             "the design cannot tell, so read them as “not measured”, not as “as good”.</p>")
 
 
 def low_power(a: Analysis, task: str, diff: float) -> bool:
     """Whether a "not significantly worse" verdict on ``task`` is one the design cannot support:
-    the observed gap to the best is at least half the minimum detectable effect, or nothing is detectable."""
+    the observed gap to the best is at least :data:`FLAG_SHARE` of the minimum detectable effect, or nothing is detectable."""
     v = a.mde_per_task.get(task)
-    return v is not None and (not math.isfinite(v) or (finite(diff) and abs(diff) >= v / 2))
+    return v is not None and (not math.isfinite(v) or (finite(diff) and abs(diff) >= FLAG_SHARE * v))
 
 
 def single_task_certainty(a: Analysis, leader: str) -> str:
@@ -90,7 +93,7 @@ def low_power_p(a: Analysis, leader: str, c: str, pcell: dict[str, Any]) -> dict
         return pcell
     gap = float((a.test_block[leader] - a.test_block[c]).mean()) if leader in a.test_block and c in a.test_block else math.nan
     v = a.mde_across
-    if math.isfinite(v) and not (finite(gap) and abs(gap) >= v / 2):
+    if math.isfinite(v) and not (finite(gap) and abs(gap) >= FLAG_SHARE * v):
         return pcell
     pcell = dict(pcell)
     pcell["text"] += f' <span class="lowpower" title="the design cannot detect this gap: {mde_text(v, "units")} are not detectable">⚠</span>'
@@ -109,6 +112,8 @@ def arena(a: Analysis, styles: Styles) -> str:
     for r in at.frame.itertuples():
         c = r.candidate
         elo_txt = f"{r.elo:.0f}" + (f' <span class="sd">[{r.elo_low:.0f}, {r.elo_high:.0f}]</span>' if finite(r.elo_low) else "")
+        if r.never_won:
+            elo_txt += ' <span class="sd" title="it lost every comparison: its rating only says “below everyone”, and its value is set by the ridge">(never won)</span>'
         imp_txt = (f"{100 * r.improvability:.1f} %" + (f' <span class="sd">[{100 * r.improvability_low:.1f}, {100 * r.improvability_high:.1f}]</span>'
                                                       if finite(r.improvability_low) else "")) if finite(r.improvability) else "–"
         name = cand_cell(c, styles.get(c))
@@ -117,7 +122,7 @@ def arena(a: Analysis, styles: Styles) -> str:
                      num(r.improvability, text=imp_txt), num(r.harmonic_mean_rank, 2, text=f"{r.harmonic_mean_rank:.2f}")])
     header = ["candidate", ("Elo [95 % CI]" if at.n_boot else "Elo", f"Bradley–Terry fit on every (task, fold) pair; CI: bootstrap over tasks ({at.n_boot} resamples)"),
               ("win rate", "share of pairwise (task, fold) comparisons won; ties count half"),
-              ("improvability [95 % CI]", "mean over tasks of (error − best error) / error: how much of its error switching to the best would remove; 0 = best"),
+              ("improvability [95 % CI]" if at.n_boot else "improvability", "mean over tasks of (error − best error) / error: how much of its error switching to the best would remove; 0 = best"),
               ("harmonic mean rank", "tasks / Σ 1/rank: rewards being first somewhere")]
     note = (f'<p class="note">Elo as TabArena computes it: a Bradley–Terry maximum-likelihood fit on the pairwise outcomes of every '
             f"(task, outer fold) — higher test score wins, equal scores tie (half a win each), a failed or missing job loses — with a "
@@ -126,8 +131,8 @@ def arena(a: Analysis, styles: Styles) -> str:
             + (f"95 % intervals: percentile bootstrap over the {at.n_tasks} tasks ({at.n_boot} resamples)"
                f"{' — with this few tasks they are wide and coarse' if at.n_tasks < 5 else ''}. " if at.n_boot
                else "No intervals: they are a bootstrap over tasks and need at least two. ")
-            + "Errors for improvability: 1 − score for AUC, accuracy and R², the metric itself for losses; where the best error is 0 "
-            "(e.g. an AUC of 1) every other candidate's improvability on that task is 100 %.</p>")
+            + "Errors for improvability: 1 − score for AUC, accuracy and R², the metric itself for losses; a task where the best "
+            "error is 0 (e.g. an AUC of 1) is left out, since every other gap there would read 100 %.</p>")
     return "<h3>Elo, win rate, improvability</h3>" + note + table(header, rows, sortable=True, cls="arena", attrs=' id="arena-table"')
 
 
@@ -155,13 +160,17 @@ def tradeoff(a: Analysis, styles: Styles) -> str:
         name = cand_cell(c, styles.get(c))
         name["text"] += post_hoc_tag(a, c)
         mark = lambda p: {"text": "◆" if p else "", "sort": "1" if p else "0", "cls": "grp"}  # noqa: E731
-        rows.append([name, num(r.score, 3, text=f"{r.score:.3f}" if finite(r.score) else "–"), num(r.train_seconds, 3), mark(r.pareto_train),
-                     num(r.predict_ms_per_1k, 3), mark(r.pareto_predict),
+        rows.append([name, num(r.score, 3, text=f"{r.score:.3f}" if finite(r.score) else "–"), num(r.train_seconds, text=_sig(r.train_seconds)),
+                     mark(r.pareto_train), num(r.predict_ms_per_1k, text=_sig(r.predict_ms_per_1k)), mark(r.pareto_predict),
                      num(r.model_bytes, text=_bytes(r.model_bytes))])
     header = ["candidate", (label, "the leaderboard's score"), ("train s", "median over jobs of the final refit's wall seconds"),
               ("front (train)", "Pareto-optimal for score vs training time"), ("predict ms / 1k rows", "median over jobs of the prediction time per 1,000 rows"),
               ("front (predict)", "Pareto-optimal for score vs prediction time"), ("model size", "median pickled size of the refitted model")]
     return fig + table(header, rows, sortable=True, cls="tradeoff", attrs=' id="tradeoff-table"')
+
+
+def _sig(v: float) -> str:
+    return f"{v:.3g}" if finite(v) else "–"
 
 
 def _bytes(v: float) -> str:
@@ -186,12 +195,13 @@ def overtuning(a: Analysis, styles: Styles) -> str:
         rows.append([cand_cell(r.candidate, styles.get(r.candidate)), num(r.jobs, 0),
                      num(r.worse_than_default, text=f"{100 * r.worse_than_default:.0f} %" if finite(r.worse_than_default) else "–",
                          cls="warn" if finite(r.worse_than_default) and r.worse_than_default > 0.5 else ""),
-                     num(r.inner_test_gap, 4, text=f"{r.inner_test_gap:+.4f}" if finite(r.inner_test_gap) else "–")])
+                     num(r.inner_test_gap, text=f"{100 * r.inner_test_gap:+.1f} %" if finite(r.inner_test_gap) else "–")])
     header = ["candidate", ("jobs", "tuned jobs with the default's test score on record"),
               ("tuned worse than default", "share of (task, fold) where the tuned configuration scored worse on the outer test fold than the default"),
-              ("inner − test gap", "mean of (best inner-validation score − outer-test score), oriented so that positive = the inner score was optimistic")]
+              ("inner − test gap", "mean over jobs of (test error − best inner-validation error) / test error; positive = the inner score was optimistic")]
     return ("<h3>Overtuning</h3><p class=\"note\">From the stored records: the default's outer-test score is the budget curve's "
-            "one-trial point. Tuning that often loses to the defaults on test, or a large positive gap, means the search fitted the "
+            "one-trial point; the gap compares errors (1 − score for AUC, accuracy, R²; the loss itself otherwise) relative to the test error, "
+            "so that tasks in different units average. Tuning that often loses to the defaults on test, or a large positive gap, means the search fitted the "
             "inner validation folds rather than the data (validation overfitting).</p>" + table(header, rows, sortable=True, cls="overtuning"))
 
 
@@ -216,23 +226,33 @@ def sensitivity(a: Analysis, styles: Styles) -> str:
             + table(["candidate"] + [(p, "") for p in policies], rows, sortable=True, cls="sensitivity"))
 
 
+def post_hoc_gain(a: Analysis, c: str) -> str:
+    """The post-hoc candidate ``c``'s gain over the equal-budget leader and its Wilcoxon–Holm test (HTML)."""
+    eq = a.equal_budget_leader
+    if eq is None or c == eq:
+        return ""
+    pr = a.pair(c, eq)
+    gain = ""
+    if a.rank is not None and c in a.test_block and eq in a.test_block:
+        d = (a.test_block[c] - a.test_block[eq]).dropna()
+        gain = f"mean gain {d.mean():+.3f} {'normalised' if a.test_block_kind == 'normalised' else esc(a.raw_metric)}"
+    if pr is None:
+        return gain or "not tested (needs two tasks)"
+    w, l_ = (pr["wins"], pr["losses"]) if pr["better"] == c else (pr["losses"], pr["wins"])
+    return (f"{gain}, W/T/L {w}/{pr['ties']}/{l_} over tasks, Wilcoxon–Holm {p_eq(pr['p_holm'])}"
+            f"{'' if pr['reject'] else ', not significant'}")
+
+
 def post_hoc_verdict(a: Analysis) -> str:
     """The leader card's line when a post-hoc ensemble leads: the equal-budget leader and the test of the gain."""
     lead, eq = a.leader, a.equal_budget_leader
     if lead is None or lead not in a.post_hoc or eq is None:
         return ""
-    pr = a.pair(lead, eq)
-    gain = ""
-    if a.rank is not None and lead in a.test_block and eq in a.test_block:
-        d = (a.test_block[lead] - a.test_block[eq]).dropna()
-        gain = f"mean gain {d.mean():+.3f} {'normalised' if a.test_block_kind == 'normalised' else esc(a.raw_metric)}, "
-    test = (f"{gain}W/T/L {pr['wins'] if pr['better'] == lead else pr['losses']}/{pr['ties']}/{pr['losses'] if pr['better'] == lead else pr['wins']}, "
-            f"Wilcoxon–Holm {p_eq(pr['p_holm'])}{'' if pr['reject'] else ', not significant'}") if pr else gain.rstrip(", ")
     return (f"<br><b>post hoc</b>: it spends every candidate's budget. Equal-budget leader: <b>{esc(eq)}</b>; "
-            f"the ensemble's gain over it: {test}.")
+            f"the ensemble's gain over it: {post_hoc_gain(a, lead)}.")
 
 
 def fmt_seconds(s: float) -> str:
     if not finite(s):
         return "–"
-    return f"{s / 60:.1f} min" if s >= 120 else f"{fmt(s, 3)} s"
+    return f"{s / 60:.1f} min" if s >= 120 else f"{s:.0f} s" if s >= 10 else f"{s:.1f} s"

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.metrics import greater_is_better
+from benchmark.metrics import error_of, greater_is_better
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def default_test_score(job: dict[str, Any], metric: str) -> float:
 
 
 def overtuning_table(jobs: Sequence[dict[str, Any]], metrics: dict[str, str], candidates: Sequence[str]) -> pd.DataFrame:
-    """Per candidate: jobs compared, share where tuned < default on test, mean inner − test gap.
+    """Per candidate: jobs compared, share where tuned < default on test, mean relative inner − test error gap.
 
     Scores are oriented (greater is better) so that "worse" and a positive gap mean the same for
     every metric; candidates that tuned nothing (one trial) are left out.
@@ -109,8 +109,10 @@ def overtuning_table(jobs: Sequence[dict[str, Any]], metrics: dict[str, str], ca
         if _num(test) and math.isfinite(d):
             r["worse"].append(float(sign * float(test) < sign * d - 1e-12))
         if _num(test) and _num(j.get("best_inner_score")):
-            # best_inner_score is in the metric's own units (the tuner maximises the oriented value)
-            r["gap"].append(sign * (float(j["best_inner_score"]) - float(test)))
+            # as errors, relative to the test error, so that tasks in different units average
+            e_test, e_inner = error_of(m, float(test)), error_of(m, float(j["best_inner_score"]))
+            if math.isfinite(e_test) and math.isfinite(e_inner) and e_test > 0:
+                r["gap"].append((e_test - e_inner) / e_test)
     rows = [{"candidate": c, "jobs": len(acc[c]["worse"]), "worse_than_default": float(np.mean(acc[c]["worse"])) if acc[c]["worse"] else math.nan,
              "inner_test_gap": float(np.mean(acc[c]["gap"])) if acc[c]["gap"] else math.nan, "gap_jobs": len(acc[c]["gap"])}
             for c in candidates if c in acc]

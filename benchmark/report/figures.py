@@ -464,6 +464,10 @@ def tradeoff_figure(df: pd.DataFrame, styles: Mapping[str, Style], *, score_labe
 
     fig = _figure(9.2, 3.3, constrained=True)
     axes = fig.subplots(1, 2, sharey=True)
+    scores = dict(zip(df["candidate"], df["score"].astype(float), strict=True))
+    off = offscale(scores, greater_is_better=True)  # e.g. the dummy, far below: drawn on the axis' floor, its score written
+    lims = _limits([v for c, v in scores.items() if c not in off])
+    df = df.assign(shown=[lims[0] if (c in off and lims) else v for c, v in scores.items()])
     panels = (("train_seconds", "pareto_train", "final refit, median seconds (log)"),
               ("predict_ms_per_1k", "pareto_predict", "prediction, median ms per 1,000 rows (log)"))
     for ax, (col, flag, xlabel) in zip(axes, panels, strict=True):
@@ -472,13 +476,17 @@ def tradeoff_figure(df: pd.DataFrame, styles: Mapping[str, Style], *, score_labe
         for r in d.itertuples():
             st = styles.get(r.candidate)
             colour, marker = (st.colour, st.marker) if st else (INK, "o")
-            ax.plot([getattr(r, col)], [r.score], marker=marker, color=colour, markersize=6 if getattr(r, flag) else 4.5, linestyle="none",
-                    markeredgecolor=INK if getattr(r, flag) else "white", markeredgewidth=1.0 if getattr(r, flag) else 0.4, zorder=3)
-            if getattr(r, flag):
-                ax.annotate(_label(r.candidate), (getattr(r, col), r.score), xytext=(4, 3), textcoords="offset points", fontsize=FONT - 1.5, color=INK)
-        front = d[d[flag]].sort_values(col)
+            low = r.candidate in off
+            ax.plot([getattr(r, col)], [r.shown], marker="v" if low else marker, color=colour, markersize=6 if getattr(r, flag) else 4.5, linestyle="none",
+                    markeredgecolor=INK if getattr(r, flag) else "white", markeredgewidth=1.0 if getattr(r, flag) else 0.4, zorder=3, clip_on=False)
+            if getattr(r, flag) or low:
+                text = _label(r.candidate) + (f" ↓ {r.score:.3g} (off scale)" if low else "")
+                ax.annotate(text, (getattr(r, col), r.shown), xytext=(4, 3), textcoords="offset points", fontsize=FONT - 1.5, color=INK)
+        front = d[d[flag] & ~d["candidate"].isin(off)].sort_values(col)
         if len(front) > 1:
             ax.step(front[col], front["score"], where="post", color=MUTED, linewidth=0.8, linestyle=(0, (2, 2)), zorder=2)
+        if lims:
+            ax.set_ylim(*lims)
         if len(d):
             ax.set_xscale("log")
         ax.set_xlabel(xlabel)

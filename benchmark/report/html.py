@@ -47,7 +47,7 @@ ul.verdict{list-style:none;padding:0;margin:8px 0 12px}ul.verdict li{margin:3px 
 .tablewrap{overflow-x:auto;margin:8px 0 14px}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:13px}
 th,td{border-bottom:1px solid var(--line);padding:5px 9px;text-align:right;vertical-align:top;white-space:nowrap}
-thead th{white-space:normal;vertical-align:bottom;min-width:3.5em}td.text{text-align:left;white-space:normal;min-width:18em}thead th.text{text-align:left}
+thead th{white-space:normal;vertical-align:bottom;min-width:3.5em}td.text{text-align:left;white-space:normal;min-width:18em}table.scores td{white-space:normal}table.scores span.sd{white-space:nowrap}thead th.text{text-align:left}
 th:first-child,td:first-child,td.name,th.name{text-align:left}
 thead th{background:var(--soft);font-weight:600;position:sticky;top:0;border-bottom:1px solid #c9d1d8}
 tbody tr:hover td{background-color:#f7fafc}
@@ -79,13 +79,14 @@ footer{max-width:1180px;margin:40px auto 30px;padding:0 28px;color:var(--muted);
 .lowpower{color:#8a5a00;font-size:11.5px;white-space:nowrap;cursor:help}p.power{border-left:3px solid #ecd49a;padding-left:8px}
 .mono{overflow-wrap:anywhere;word-break:break-all}
 @media (max-width:700px){main,header.top,footer{padding:0 12px}nav.toc div{padding:6px 12px}.card:first-child{grid-column:auto}
- .cards{grid-template-columns:1fr}.figrow{grid-template-columns:1fr}td.text{min-width:12em}
+ .cards{grid-template-columns:1fr}.figrow{grid-template-columns:minmax(0,1fr)}.figrow>*,figure.fig{min-width:0}td.text{min-width:12em}
  figure.fig svg{min-width:600px;max-width:none}h1{font-size:21px;overflow-wrap:anywhere}table.kv th,table.kv td{white-space:normal;overflow-wrap:anywhere}}
 @page{size:A4 landscape;margin:10mm}
 @media print{nav.toc,.tasknav{display:none}main,header.top,footer{max-width:none;padding:0}thead th{position:static}
  h2,h3{break-after:avoid}figure.fig,tr{break-inside:avoid}details>summary{color:var(--fg)}
  details::details-content{content-visibility:visible;display:contents}
- body{font-size:10px}table{font-size:8.5px;width:100%}th,td{padding:2px 3px;white-space:normal}thead th{min-width:0}td.text{min-width:0}
+ body{font-size:10px}table{font-size:8.5px;width:100%}span.sd,.lowpower,.tag{font-size:inherit}.note,figcaption,.card .s,ul.conclusions{font-size:9.5px}
+ .card .v{font-size:15px}h1{font-size:20px}h2{font-size:16px;margin-top:22px}th,td{padding:2px 3px;white-space:normal}thead th{min-width:0}td.text{min-width:0}
  .tablewrap,figure.fig .svg,pre{overflow:visible!important;max-height:none}figure.fig svg{max-width:100%!important;min-width:0!important}
  table.heatmap td{min-width:0;padding:1px}th.sortable:after,th[aria-sort]:after{content:none!important}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}

@@ -177,7 +177,8 @@ def leaderboard(a: Analysis, styles: Styles) -> str:
     if a.post_hoc:
         eq = a.equal_budget_leader
         ph = (f'<p class="note"><b>post hoc</b> marks {", ".join(esc(c) for c in a.post_hoc)}: built after tuning from every other candidate\'s '
-              f"trials, so it spent their budgets together and is not an equal-budget rival. The equal-budget leader is <b>{esc(eq or '–')}</b>.</p>")
+              f"trials, so it spent their budgets together and is not an equal-budget rival. The equal-budget leader is <b>{esc(eq or '–')}</b>"
+              + "".join(f"; {esc(c)}'s gain over it: {diag.post_hoc_gain(a, c)}" for c in a.post_hoc if eq and c != eq) + ".</p>")
     return (note + ph + table(header, rows, sortable=True, cls="leaderboard", attrs=' id="leaderboard-table"')
             + diag.across_power_note(a) + diag.arena(a, styles))
 
@@ -340,7 +341,9 @@ def _task(a: Analysis, styles: Styles, task: str) -> str:
     info = a.table.tasks.get(task, {})
     m = a.metrics.get(task, "")
     desc = (f"{esc(info.get('kind'))} · {fmt(info.get('n_rows'))} rows · {fmt(info.get('n_features'))} features "
-            f"({fmt(info.get('n_categorical', 0))} categorical) · tuning metric <b>{esc(m)}</b> ({direction_text(m)}) · "
+            f"({fmt(info.get('n_categorical', 0))} categorical)"
+            + (f" · {fmt(info['n_missing'])} missing values" if info.get("n_missing") else " · no missing values" if info.get("n_missing") == 0 else "")
+            + f" · tuning metric <b>{esc(m)}</b> ({direction_text(m)}) · "
             f"splits: {esc(info.get('split_strategy'))}")
     html = [f"<h3>{esc(task)}</h3><p class=\"muted\">{desc}</p>"]
     sub = a.table.df[a.table.df["task"] == task] if "task" in a.table.df else pd.DataFrame()

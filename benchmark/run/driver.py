@@ -188,6 +188,7 @@ def build_manifest(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPla
                 "n_rows": int(task.n_rows),
                 "n_features": int(task.n_features),
                 "n_categorical": len(task.categorical_columns),
+                "n_missing": int(task.X.isna().to_numpy().sum()),  # missing feature cells (imputed inside each fold)
                 "classes": [str(c) for c in task.classes] if task.classes is not None else None,
                 "metric": suite.metric_for(task.kind),
                 "data_hash": task.data_hash,
