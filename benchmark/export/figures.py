@@ -86,10 +86,10 @@ def _draw(make: Callable[[], Any]) -> Any:
 
 
 def _fit_column(fig: Any) -> None:
-    """Resize to one column (narrow figures) or the full text width, keeping the aspect ratio."""
+    """Resize to one column (narrow figures) or the full text width.  The height is kept (the font
+    sizes are, too), so that stacked panels keep room for their labels; at most 9 in."""
     w, h = fig.get_size_inches()
-    target = SINGLE_COLUMN_IN if w <= 4.5 else DOUBLE_COLUMN_IN
-    fig.set_size_inches(target, h * target / w)
+    fig.set_size_inches(SINGLE_COLUMN_IN if w <= 4.5 else DOUBLE_COLUMN_IN, min(h, 9.0))
 
 
 def write_figures(a: Analysis, out: Path, formats: tuple[str, ...]) -> list[Path]:
