@@ -118,6 +118,7 @@ def compare(
     learning_curve: Any = True,
     budget_curve: bool = True,
     executor: str = "local",
+    final: str = "refit",
 ) -> CompareResult:
     """Compare candidates on ``X, y`` with nested CV and the same tuning budget for each.
 
@@ -130,6 +131,9 @@ def compare(
     or False) and ``budget_curve`` switch off the extra refits the report's curves need.
     ``executor``: ``local`` (default), ``dask-local`` (a Dask LocalCluster of ``jobs`` worker
     processes) or a Dask scheduler address ``tcp://HOST:PORT`` (see docs/cluster.md).
+    ``final``: ``refit`` (the chosen configuration refitted on the outer training rows) or
+    ``bag`` (the average of its inner-fold models' test predictions: no refit; every trial's
+    test predictions are kept, so budget curves and post-hoc ensembles need no fits).
     """
     from benchmark.data.build import from_frame
     from benchmark.run.driver import run_suite
@@ -138,6 +142,7 @@ def compare(
     raw: dict[str, Any] = {
         "trials": trials, "folds": folds, "repeats": repeats, "inner": inner, "seed": seed, "sampler": sampler,
         "seconds": seconds, "metric": metric, "learning_curve": learning_curve, "budget_curve": budget_curve,
+        "final": final,
     }
     try:
         settings = parse_settings(raw)

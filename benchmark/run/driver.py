@@ -20,7 +20,7 @@ from benchmark import provenance
 from benchmark.config import Suite
 from benchmark.errors import InputError
 from benchmark.results.records import job_id
-from benchmark.results.store import Store, require_compatible, require_unmixed
+from benchmark.results.store import BAGGED_DIR, Store, lost_predictions, require_compatible, require_unmixed
 from benchmark.run.executors import (
     MODEL_THREADS,
     check_reachable,
@@ -235,6 +235,7 @@ def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan],
                         budget_curve=suite.budget_curve,
                         keep_oof=cand.name in keep_oof,
                         timeout=suite.timeout,
+                        final=suite.final,
                     )
                 )
     return jobs
@@ -263,11 +264,16 @@ def expand_selection_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, 
                 if job_id(cfg.name, cand.name, fold.index) in done:
                     continue
                 members, preds = build_library(store.root, records, cfg.name, fold.index, library_names(cand, suite.candidates), configs)
+                bagged = None
+                if suite.final == "bag":  # score the selection on the members' stored test predictions: no refit
+                    from benchmark.run.bagged import library_bagged
+
+                    members, preds, bagged = library_bagged(store.root, cfg.name, fold.index, members, preds)
                 jobs.append(SelectionJob(
                     task=refs[cfg.name], candidate=cand, fold=fold, metric=suite.metric_for(tasks[cfg.name].kind),
                     seed=suite.effective_model_seed + fold.index, split_hash=plan.hash, members=tuple(members),
                     preds=preds, rounds=int(cand.fixed.get("rounds", DEFAULT_ROUNDS)),
-                    n_threads=n_threads, timeout=suite.timeout,
+                    n_threads=n_threads, timeout=suite.timeout, bagged=bagged,
                 ))
     return jobs
 
@@ -330,6 +336,10 @@ def run_suite(
         manifest["resumed"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     store.write_manifest(manifest)
     done = store.done_keys()
+    lost = lost_predictions(run_dir, list(store.records())) if suite.final == "bag" else []
+    if lost:
+        log.warning("%s: %d job(s) lost their stored test predictions (%s/); they will run again", run_dir, len(lost), BAGGED_DIR)
+        done -= set(lost)
     all_jobs = expand_jobs(suite, tasks, plans, in_memory=in_memory, n_threads=MODEL_THREADS)
     todo = [j for j in all_jobs if j.key not in done]
     post_keys = {job_id(name, c.name, f.index) for c in post_hoc_candidates(suite) for name, plan in plans.items() for f in plan.folds}
@@ -346,7 +356,10 @@ def run_suite(
         return pools[0]
 
     try:
-        n_failed = _execute(todo, store, pool, progress=progress) if todo else 0
+        base_fn = None
+        if suite.final == "bag":
+            from benchmark.run.tuned_ensemble import run_bag_job as base_fn
+        n_failed = _execute(todo, store, pool, progress=progress, fn=base_fn) if todo else 0
         if n_post:
             from benchmark.run.ensembles import run_selection_job
 
@@ -386,10 +399,10 @@ def _execute(todo: list, store: Store, pool: Callable[[], Any], *, progress: boo
     :func:`benchmark.run.worker.run_job`), appending each record as it arrives; return the number
     of failures. The caller closes the executor.
 
-    A record's ``_oof`` (out-of-fold predictions for ensemble selection) is saved to its own file
-    first and never enters ``records.jsonl``.
+    A record's ``_oof`` (out-of-fold predictions for ensemble selection) and ``_test`` (a ``bag``
+    job's test predictions) are saved to their own files first and never enter ``records.jsonl``.
     """
-    from benchmark.results.store import save_oof
+    from benchmark.results.store import save_bagged, save_oof
     from benchmark.run.worker import run_job
 
     n_failed = 0
@@ -400,6 +413,10 @@ def _execute(todo: list, store: Store, pool: Callable[[], Any], *, progress: boo
             oof = rec.pop("_oof", None)
             if oof is not None:
                 save_oof(store.root, rec, oof)
+            bagged = rec.pop("_test", None)
+            rec.pop("_oof_all", None)
+            if bagged is not None:
+                save_bagged(store.root, rec, bagged)
             store.append(rec)
             if rec.get("state") != "ok":
                 n_failed += 1

@@ -150,6 +150,7 @@ class SelectionJob:
     rounds: int = DEFAULT_ROUNDS
     n_threads: int = 1
     timeout: float | None = None  # seconds each member refit may take (the suite's ``timeout``)
+    bagged: np.ndarray | None = None  # ``final: bag``: each member's stored test prediction (no refit)
 
     @property
     def key(self) -> str:
@@ -218,9 +219,14 @@ def _select_and_score(job: SelectionJob) -> dict[str, Any]:
     fit_seconds = predict_seconds = 0.0
     base_fits = 0
     chosen = []
+    if job.bagged is not None:  # final: bag — the members' stored test predictions, weighted: no refit
+        for idx, weight in sel.weights.items():
+            config, params, number, inner = job.members[idx]
+            test_out = test_out + weight * np.asarray(job.bagged[idx], dtype=float)
+            chosen.append({"candidate": config.name, "trial": number, "weight": weight, "params": params, "inner_score": inner})
     with threadpool_limits(limits=job.n_threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for idx, weight in sel.weights.items():
+        for idx, weight in (sel.weights.items() if job.bagged is None else ()):
             config, params, number, inner = job.members[idx]
             est = build_estimator(config, schema, params, seed=job.seed, n_threads=job.n_threads)
             t = time.perf_counter()
@@ -241,7 +247,7 @@ def _select_and_score(job: SelectionJob) -> dict[str, Any]:
         "tune_seconds": select_seconds,
         "fit_seconds": fit_seconds,
         "predict_seconds": predict_seconds,
-        "n_fits": len(chosen),
+        "n_fits": len(chosen) if job.bagged is None else 0,
         "n_base_fits": base_fits,
         "best_inner_score": sel.score,
         "ensemble": {
@@ -257,7 +263,10 @@ def _select_and_score(job: SelectionJob) -> dict[str, Any]:
         },
     }
     test_scores = score_all(schema.kind, y[test], np.asarray(test_out), schema.n_classes)
-    train_scores = score_all(schema.kind, y[train], np.asarray(train_out), schema.n_classes)
     out.update({f"test_{k}": v for k, v in test_scores.items()})
-    out.update({f"train_{k}": v for k, v in train_scores.items()})
+    if job.bagged is None:
+        train_scores = score_all(schema.kind, y[train], np.asarray(train_out), schema.n_classes)
+        out.update({f"train_{k}": v for k, v in train_scores.items()})
+    else:
+        out.update(final="bag", fits_saved=len(chosen))
     return out

@@ -62,6 +62,7 @@ class Job:
     budget_curve: bool = False
     keep_oof: bool = False  # return the trials' out-of-fold predictions (``_oof``) for ensemble selection
     timeout: float | None = None  # seconds each model fit may take (the suite's ``timeout``)
+    final: str = "refit"  # "refit" the chosen configuration, or "bag" its inner-fold models (benchmark.run.bagged)
 
     @property
     def key(self) -> str:
@@ -152,6 +153,13 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
 
     task = get_task(job.task)
     schema = schema_of(task)
+    if job.final == "bag":
+        from benchmark.run.bagged import bag_and_score
+
+        with threadpool_limits(limits=job.n_threads), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out, result, test_scores, train_scores, gpu = bag_and_score(job, task, schema)
+        return _with_curves(job, task, schema, result, out, test_scores, train_scores, gpu)
     X, y = task.X, task.y
     train, test = job.fold.train, job.fold.test
     Xtr, ytr = X.iloc[train], y[train]
@@ -193,6 +201,13 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
             out["device"] = device
     test_scores = score_all(schema.kind, y[test], test_out, schema.n_classes)
     train_scores = score_all(schema.kind, ytr, train_out, schema.n_classes)
+    return _with_curves(job, task, schema, result, out, test_scores, train_scores, gpu)
+
+
+def _with_curves(job: Job, task, schema: Schema, result, out: dict[str, Any], test_scores, train_scores, gpu: float) -> dict[str, Any]:
+    """Add the scores, the curve fields and the GPU seconds to a job's fields."""
+    from threadpoolctl import threadpool_limits
+
     out.update({f"test_{k}": v for k, v in test_scores.items()})
     out.update({f"train_{k}": v for k, v in train_scores.items()})
     if job.learning_curve or job.budget_curve:
@@ -215,7 +230,7 @@ def _curves(job: Job, task, schema: Schema, result, test_scores, train_scores) -
         out["learning_curve"] = _learning_curve(job, task, schema, result.best_params, test_scores, train_scores)
         out["curve_fits"] += sum(1 for p in out["learning_curve"] if not p.get("skipped") and p["fraction"] < 1)
         out["gpu_seconds"] += sum(p.pop("gpu_seconds", 0.0) for p in out["learning_curve"])
-    if job.budget_curve:
+    if job.budget_curve and job.final != "bag":  # a bag job's curve comes from its trials' test predictions (run.bagged)
         out["budget_curve"], refits, gpu = _budget_curve(job, task, schema, result, test_scores)
         out["curve_fits"] += refits
         out["gpu_seconds"] += gpu
