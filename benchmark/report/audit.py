@@ -42,6 +42,7 @@ class CandidateCost:
     tune_seconds: float  # total
     fit_seconds: float  # mean over completed jobs (NaN if none)
     predict_seconds: float  # mean over completed jobs (NaN if none)
+    fits_saved: int = 0  # fits ``final: bag`` did not make that ``refit`` would have (final and budget-curve refits)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,12 @@ class Audit:
     same_splits: bool  # every (task, fold) has one fold hash across candidates
     post_hoc: list[PostHocSummary] = field(default_factory=list)
     gains: list[PostHocGain] = field(default_factory=list)
+    final: str = "refit"  # the suite's ``final``: "refit" or "bag"
+
+    @property
+    def fits_saved(self) -> int:
+        """Fits ``final: bag`` saved over ``refit`` (0 in a refit run)."""
+        return sum(k.fits_saved for k in self.costs)
 
     @property
     def fewer_trials(self) -> list[str]:
@@ -111,6 +118,7 @@ def audit(jobs: Sequence[Record], candidates: Sequence[str], tasks: Sequence[str
         fold_hashes=bool(per_fold), same_splits=all(len(v) == 1 for v in per_fold.values()),
         post_hoc=summaries,
         gains=post_hoc_gains(jobs, post_hoc, tasks, manifest) if summaries else [],
+        final=str(manifest.get("suite", {}).get("final") or "refit"),
     )
 
 
@@ -132,6 +140,7 @@ def _cost(c: str, js: list[Record], post_hoc: bool) -> CandidateCost:
         tune_seconds=sum(float(j.get("tune_seconds") or 0) for j in js),
         fit_seconds=np.mean(fit_s) if fit_s else math.nan,
         predict_seconds=np.mean(pred_s) if pred_s else math.nan,
+        fits_saved=sum(int(j.get("fits_saved") or 0) for j in js),
     )
 
 

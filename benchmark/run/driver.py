@@ -20,7 +20,13 @@ from benchmark import provenance
 from benchmark.config import Suite
 from benchmark.errors import InputError
 from benchmark.results.records import job_id
-from benchmark.results.store import BAGGED_DIR, Store, lost_predictions, require_compatible, require_unmixed
+from benchmark.results.store import (
+    BAGGED_DIR,
+    Store,
+    lost_predictions,
+    require_compatible,
+    require_unmixed,
+)
 from benchmark.run.executors import (
     MODEL_THREADS,
     check_reachable,
