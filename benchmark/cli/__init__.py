@@ -128,12 +128,15 @@ def _run(args: argparse.Namespace) -> int:
     _check_data_paths(suite, allow_outside=args.allow_outside)
     res = run_suite(suite, out=args.out, jobs=args.jobs, resume=args.resume, force=args.force, progress=not args.no_progress, isolate=True, executor=args.executor)
     t0 = time.perf_counter()
-    report = write_report(res.run_dir)
+    from benchmark.results.store import Store
+
+    unchanged = res.n_run == 0 and Store(res.run_dir).up_to_date("report.html")  # nothing ran: the report stands
+    report = res.run_dir / "report.html" if unchanged else write_report(res.run_dir)
     seconds = res.seconds + time.perf_counter() - t0  # the time shown covers the report, as it always has
     ran = res.n_jobs - res.n_done_before
     print(f"run directory: {res.run_dir}")
     print(f"jobs: {res.n_jobs} ({res.n_done_before} resumed, {ran} run, {res.n_failed} failed) in {seconds:.1f} s")
-    print(f"report: {report}")
+    print(f"report: {report}" + (" (unchanged: nothing new to report)" if unchanged else ""))
     table = res.table()
     lb = table.leaderboard()
     if not lb.empty:

@@ -101,6 +101,15 @@ class Store:
                 except json.JSONDecodeError:
                     log.warning("%s: skipping unreadable line %d", self.records_path, lineno)
 
+    def up_to_date(self, name: str) -> bool:
+        """Whether the file ``name`` in the run directory exists and was written after the last record
+        (so rebuilding it from the records would give the same file)."""
+        out = self.root / name
+        try:
+            return out.stat().st_mtime_ns >= self.records_path.stat().st_mtime_ns
+        except OSError:
+            return False
+
     def done_keys(self) -> set[str]:
         return {r["key"] for r in self.records() if r.get("type") == "job"}
 

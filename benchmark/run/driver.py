@@ -52,6 +52,7 @@ class RunResult:
     n_done_before: int
     n_failed: int
     seconds: float
+    n_run: int = -1  # jobs computed by this call (-1: not counted); 0 means the stored results did not change
 
     def table(self):
         """The run's records as a :class:`benchmark.results.table.ResultTable` (read from ``run_dir``)."""
@@ -361,6 +362,7 @@ def run_suite(
                                        isolate=isolate or suite.timeout is not None or suite.retries > 0, executor=executor))
         return pools[0]
 
+    n_run = len(todo)
     try:
         base_fn = None
         if suite.final == "bag":
@@ -371,6 +373,7 @@ def run_suite(
 
             second = expand_selection_jobs(suite, tasks, plans, store, in_memory=in_memory, n_threads=MODEL_THREADS, done=done)
             if second:
+                n_run += len(second)
                 n_failed += _execute(second, store, pool, progress=progress, fn=run_selection_job)
     except BaseException:  # Ctrl-C or an error in the driver: stop the workers, keep what is stored
         for p in pools:
@@ -378,10 +381,11 @@ def run_suite(
         raise
     for p in pools:
         p.close()
-    from benchmark.results.table import export_run
+    from benchmark.results.table import RESULTS_CSV, export_run
 
-    export_run(run_dir)
-    return RunResult(run_dir, n_total, n_done, n_failed, time.perf_counter() - t0)
+    if n_run or not (store.up_to_date(RESULTS_CSV) and store.up_to_date("trials.csv")):  # nothing new: the exports stand
+        export_run(run_dir)
+    return RunResult(run_dir, n_total, n_done, n_failed, time.perf_counter() - t0, n_run=n_run)
 
 
 def _choose_run_dir(suite: Suite, out: str | Path | None, resume: bool) -> Path:
