@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=argtypes.seed, help="override the suite's seed")
     run.add_argument("--model-seed", type=argtypes.seed, help="seed of the models and the sampler only (splits keep --seed)")
     run.add_argument("--trials", type=argtypes.positive_int, help="override the suite's trials per candidate per outer fold")
+    run.add_argument("--final", choices=("refit", "bag"), help="override the suite's final: refit the chosen configuration, or bag its inner-fold models (no refit)")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run (the latest of this suite, or --out)")
     run.add_argument("--force", action="store_true", help="resume even if the suite, data or versions changed")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -124,7 +125,7 @@ def _run(args: argparse.Namespace) -> int:
     from benchmark.report import write_report
     from benchmark.run.driver import run_suite
 
-    suite = load_suite(_suite_path(args.suite)).with_overrides(seed=args.seed, trials=args.trials, model_seed=args.model_seed)
+    suite = load_suite(_suite_path(args.suite)).with_overrides(seed=args.seed, trials=args.trials, model_seed=args.model_seed, final=args.final)
     _check_data_paths(suite, allow_outside=args.allow_outside)
     res = run_suite(suite, out=args.out, jobs=args.jobs, resume=args.resume, force=args.force, progress=not args.no_progress, isolate=True, executor=args.executor)
     t0 = time.perf_counter()
