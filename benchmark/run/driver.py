@@ -327,7 +327,6 @@ def run_suite(
     check_reachable(executor)  # before anything is written
     in_memory = tasks is not None
     tasks = tasks if tasks is not None else load_tasks(suite)
-    check_candidates(suite, tasks)
     plans = make_plans(suite, tasks)
     manifest = build_manifest(suite, tasks, plans)
     manifest["executor"] = describe(executor, jobs)
@@ -341,7 +340,6 @@ def run_suite(
         store.repair()
         manifest["created"] = store.read_manifest().get("created", manifest["created"])
         manifest["resumed"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    store.write_manifest(manifest)
     done = store.done_keys()
     lost = lost_predictions(run_dir, list(store.records())) if suite.final == "bag" else []
     if lost:
@@ -350,6 +348,9 @@ def run_suite(
     all_jobs = expand_jobs(suite, tasks, plans, in_memory=in_memory, n_threads=MODEL_THREADS)
     todo = [j for j in all_jobs if j.key not in done]
     post_keys = {job_id(name, c.name, f.index) for c in post_hoc_candidates(suite) for name, plan in plans.items() for f in plan.folds}
+    if todo or post_keys - done:  # a finished run being re-run builds no estimator (nor imports its library)
+        check_candidates(suite, tasks)
+    store.write_manifest(manifest)
     n_post = len(post_keys)
     n_total = len(all_jobs) + n_post
     n_done = len(all_jobs) - len(todo) + len(post_keys & done)

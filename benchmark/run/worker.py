@@ -140,12 +140,9 @@ def oof_payload(oof: dict[int, Any]) -> dict[str, Any] | None:
     Not part of the stored record: the driver pops ``_oof`` from a record and saves it under
     ``RUN_DIR/oof/`` (see :mod:`benchmark.run.ensembles`).  None when no trial completed every split.
     """
-    import numpy as np
+    from benchmark.run.bagged import predictions_payload
 
-    if not oof:
-        return None
-    numbers = sorted(oof)
-    return {"numbers": np.asarray(numbers, dtype=np.int64), "preds": np.stack([oof[n] for n in numbers])}
+    return predictions_payload(oof)
 
 
 def _fit_and_score(job: Job) -> dict[str, Any]:
