@@ -16,6 +16,7 @@
     .venv/bin/python benchmarks/targets.py --standard          # and 2 (about 20-30 minutes more)
     .venv/bin/python benchmarks/targets.py --final bag         # the suites run with final: bag (or refit)
     .venv/bin/python benchmarks/targets.py --quick-suite FILE  # a smaller suite instead of quick (to try the script)
+    .venv/bin/python benchmarks/targets.py --bag-vs-refit suites/standard.yaml   # scores and CPU of both finals
 
 Not a test: it measures time, which tests never assert.  ``--json FILE`` also writes the figures.
 """
@@ -95,6 +96,34 @@ def tail_and_startup(run_dir: Path, wall: float, workers: int) -> dict[str, floa
             "outside_jobs": wall - max(busy.values(), default=0.0)}
 
 
+def compare_finals(refit_dir: Path, bag_dir: Path) -> list[str]:
+    """Lines comparing two runs of one suite, ``final: refit`` and ``final: bag``: per candidate the
+    mean outer-test score (tuning metric) per task, CPU seconds (jobs and curves) and fits."""
+    runs = {"refit": records(refit_dir), "bag": records(bag_dir)}
+    lines = [f"{'candidate':<20} {'task':<16} {'metric':<8} {'refit':>9} {'bag':>9}"]
+    cost: dict[str, dict[str, list[float]]] = {}
+    for final, recs in runs.items():
+        for r in recs:
+            c = cost.setdefault(r["candidate"], {}).setdefault(final, [0.0, 0, 0])
+            c[0] += float(r.get("cpu_seconds") or 0.0)
+            c[1] += int(r.get("n_fits") or 0) + int(r.get("curve_fits") or 0)
+            c[2] += int(r.get("fits_saved") or 0)
+    keys = sorted({(r["candidate"], r["task"], r["metric"]) for r in runs["refit"]}, key=lambda k: (k[1], k[0]))
+    for cand, task, metric in keys:
+        means = []
+        for final in ("refit", "bag"):
+            v = [float(r[f"test_{metric}"]) for r in runs[final] if r["candidate"] == cand and r["task"] == task and r.get("state") == "ok"]
+            means.append(sum(v) / len(v) if v else float("nan"))
+        lines.append(f"{cand:<20} {task:<16} {metric:<8} {means[0]:9.4f} {means[1]:9.4f}")
+    lines.append(f"\n{'candidate':<20} {'CPU s refit':>11} {'CPU s bag':>10} {'fits refit':>10} {'fits bag':>9} {'saved':>6}")
+    for cand, by in cost.items():
+        a, b = by.get("refit", [0, 0, 0]), by.get("bag", [0, 0, 0])
+        lines.append(f"{cand:<20} {a[0]:11.1f} {b[0]:10.1f} {a[1]:10d} {b[1]:9d} {b[2]:6d}")
+    tot = [sum(by.get(f, [0, 0, 0])[0] for by in cost.values()) for f in ("refit", "bag")]
+    lines.append(f"{'all':<20} {tot[0]:11.1f} {tot[1]:10.1f}   (bag ÷ refit CPU = {tot[1] / tot[0]:.2f})" if tot[0] else "")
+    return lines
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--standard", action="store_true", help="also time suites/standard.yaml end to end (long)")
@@ -102,10 +131,22 @@ def main() -> None:
     p.add_argument("--jobs", type=int, default=2, help="workers for the suites (default 2)")
     p.add_argument("--quick-suite", default="suites/quick.yaml", help="the suite timed as 'quick' (default suites/quick.yaml)")
     p.add_argument("--skip-overhead", action="store_true", help="skip 3 and 4 (the overhead design)")
+    p.add_argument("--bag-vs-refit", metavar="SUITE", help="only run SUITE twice, final: refit and final: bag, and compare scores and CPU")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.add_argument("--keep", action="store_true", help="keep the run directories")
     a = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="targets-"))
+    if a.bag_vs_refit:
+        walls = {}
+        for final in ("refit", "bag"):
+            walls[final], out, rc = bench_run(a.bag_vs_refit, tmp / final, jobs=a.jobs, final=final)
+            if rc != 0:
+                print(out[-3000:])
+        print(f"{a.bag_vs_refit} (--jobs {a.jobs}): wall refit {walls['refit']:.1f} s, bag {walls['bag']:.1f} s; load average {os.getloadavg()[0]:.1f}")
+        print("\n".join(compare_finals(tmp / "refit", tmp / "bag")))
+        if not a.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
     fig: dict[str, Any] = {"cores": os.cpu_count(), "load_before": os.getloadavg(), "final": a.final or "suite's own"}
     rows: list[tuple[str, str, str]] = []
 
