@@ -255,6 +255,7 @@ def compare(
     budget_curve: bool = True,
     executor: str = "local",
     mlflow: bool | str | None = None,
+    final: str = "refit",
 ) -> CompareResult:
     """Compare candidates on ``X, y`` with nested CV and the same tuning budget for each.
 
@@ -306,6 +307,10 @@ def compare(
         child run per outer fold and candidate; needs the ``mlflow`` extra). ``True`` uses a
         local store: ``<out>/mlflow`` when ``out`` is given, else ``./mlruns`` (the temporary
         run folder is removed).
+    final : {"refit", "bag"}
+        ``refit``: the chosen configuration refitted on the outer training rows. ``bag``: the
+        average of its inner-fold models' test predictions, no refit; every trial's test
+        predictions are kept, so budget curves and post-hoc ensembles need no fits.
 
     Returns
     -------
@@ -338,6 +343,7 @@ def compare(
     raw: dict[str, Any] = {
         "trials": trials, "folds": folds, "repeats": repeats, "inner": inner, "seed": seed, "sampler": sampler,
         "seconds": seconds, "metric": metric, "learning_curve": learning_curve, "budget_curve": budget_curve,
+        "final": final,
     }
     try:
         settings = parse_settings(raw)

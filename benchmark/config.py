@@ -42,10 +42,15 @@ _MAX_FOLDS = 1_000
 _SUITE_KEYS = {
     "name", "description", "seed", "metric", "folds", "repeats", "inner", "trials", "seconds",
     "sampler", "timeout", "retries", "tasks", "candidates", "max_rows", "model_seed", "learning_curve", "budget_curve",
+    "final",
 }
 _TASK_KEYS = {"name", "dataset", "path", "openml", "target", "drop", "groups", "time", "kind", "max_rows"}
 _CAND_KEYS = {"name", "base", "params", "space", "estimator", "preprocess"}
-_SETTINGS_KEYS = {"seed", "folds", "repeats", "inner", "trials", "seconds", "sampler", "timeout", "retries", "model_seed", "learning_curve", "budget_curve"}
+_SETTINGS_KEYS = {"seed", "folds", "repeats", "inner", "trials", "seconds", "sampler", "timeout", "retries", "model_seed", "learning_curve", "budget_curve",
+                  "final"}
+#: How a job's test prediction is made: ``refit`` the chosen configuration on the outer training
+#: rows, or ``bag`` (average the chosen configuration's inner-fold models; no refit).
+FINALS = ("refit", "bag")
 _MAX_RETRIES = 10
 #: Fractions of the outer training rows the tuned configuration is refitted on for learning curves.
 DEFAULT_LEARNING_CURVE = (0.1, 0.2, 0.4, 0.7, 1.0)
@@ -110,6 +115,7 @@ class Suite:
     model_seed: int | None = None
     learning_curve: tuple[float, ...] = DEFAULT_LEARNING_CURVE
     budget_curve: bool = True
+    final: str = "refit"  # "refit" | "bag" (see FINALS)
     description: str = ""
     source: str = "<memory>"
     base_dir: str = "."
@@ -139,6 +145,8 @@ class Suite:
         d = self.to_dict()
         d.pop("description")
         d.pop("retries")  # how often a crashed job is retried does not change any result
+        if d.get("final") == "refit":
+            d.pop("final")  # the default: runs made before the field existed keep their hash
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
     def with_overrides(self, **changes: Any) -> Suite:
@@ -255,7 +263,7 @@ def parse_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Validate the budget and protocol fields shared by suites and ``compare()``.
 
     Returns keyword arguments for :class:`Suite`: metric, seed, folds, repeats, inner, trials,
-    seconds, sampler, timeout, retries, model_seed, learning_curve, budget_curve.
+    seconds, sampler, timeout, retries, model_seed, learning_curve, budget_curve, final.
     """
     inner = raw.get("inner", 3)
     if isinstance(inner, Mapping):
@@ -276,6 +284,7 @@ def parse_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
         "model_seed": None if raw.get("model_seed") is None else _int(raw.get("model_seed"), "model_seed", low=0, high=2**32 - 1),
         "learning_curve": _learning_curve(raw.get("learning_curve", True)),
         "budget_curve": _bool(raw.get("budget_curve", True), "budget_curve"),
+        "final": _choice(raw.get("final", "refit"), FINALS, "final"),
     }
 
 

@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=argtypes.seed, help="override the suite's seed")
     run.add_argument("--model-seed", type=argtypes.seed, help="seed of the models and the sampler only (splits keep --seed)")
     run.add_argument("--trials", type=argtypes.positive_int, help="override the suite's trials per candidate per outer fold")
+    run.add_argument("--final", choices=("refit", "bag"), help="override the suite's final: refit the chosen configuration, or bag its inner-fold models (no refit)")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run (the latest of this suite, or --out)")
     run.add_argument("--force", action="store_true", help="resume even if the suite, data or versions changed")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -174,16 +175,19 @@ def _run(args: argparse.Namespace) -> int:
     from benchmark.report import write_report
     from benchmark.run.driver import run_suite
 
-    suite = load_suite(_suite_path(args.suite)).with_overrides(seed=args.seed, trials=args.trials, model_seed=args.model_seed)
+    suite = load_suite(_suite_path(args.suite)).with_overrides(seed=args.seed, trials=args.trials, model_seed=args.model_seed, final=args.final)
     _check_data_paths(suite, allow_outside=args.allow_outside)
     res = run_suite(suite, out=args.out, jobs=args.jobs, resume=args.resume, force=args.force, progress=not args.no_progress, isolate=True, executor=args.executor)
     t0 = time.perf_counter()
-    report = write_report(res.run_dir)
+    from benchmark.results.store import Store
+
+    unchanged = res.n_run == 0 and Store(res.run_dir).up_to_date("report.html")  # nothing ran: the report stands
+    report = res.run_dir / "report.html" if unchanged else write_report(res.run_dir)
     seconds = res.seconds + time.perf_counter() - t0  # the time shown covers the report, as it always has
     ran = res.n_jobs - res.n_done_before
     print(f"run directory: {res.run_dir}")
     print(f"jobs: {res.n_jobs} ({res.n_done_before} resumed, {ran} run, {res.n_failed} failed) in {seconds:.1f} s")
-    print(f"report: {report}")
+    print(f"report: {report}" + (" (unchanged: nothing new to report)" if unchanged else ""))
     table = res.table()
     lb = table.leaderboard()
     if not lb.empty:

@@ -93,6 +93,8 @@ class Analysis:
     lc_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     tc: pd.DataFrame = field(default_factory=pd.DataFrame)
     budget: pd.DataFrame = field(default_factory=pd.DataFrame)
+    test_orders: pd.DataFrame = field(default_factory=pd.DataFrame)  # curves.shuffled_test_curves (final: bag)
+    variants: pd.DataFrame = field(default_factory=pd.DataFrame)  # curves.variant_summary (final: bag)
     epochs: pd.DataFrame = field(default_factory=pd.DataFrame)
     n_folds: int = 0  # outer folds per task (folds × repeats)
     expected_jobs: int = 0
@@ -480,6 +482,8 @@ def _curves(a: Analysis) -> None:
         a.lc_summary = curves.learning_curve_summary(a.lc)
         a.tc = curves.tuning_curves(a.records, a.metrics)
         a.budget = curves.budget_ranks(a.records, a.metrics, a.candidates)
+        a.test_orders = curves.shuffled_test_curves(a.records, a.metrics)
+        a.variants = curves.variant_summary(curves.variant_scores(a.records, a.metrics))
         a.epochs = curves.epoch_histories(a.records)
     except Exception as exc:  # a damaged curve record must not cost the whole report
         log.warning("curves could not be computed: %s", exc)

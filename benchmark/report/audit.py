@@ -44,6 +44,7 @@ class CandidateCost:
     predict_seconds: float  # mean over completed jobs (NaN if none)
     rounds: float = math.nan  # boosting rounds the final refits kept, mean over completed jobs (NaN: not a booster)
     rounds_range: tuple[int, int] | None = None  # fewest and most rounds any of its fits kept, tuning fits included
+    fits_saved: int = 0  # fits ``final: bag`` did not make that ``refit`` would have (final and budget-curve refits)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,12 @@ class Audit:
     same_splits: bool  # every (task, fold) has one fold hash across candidates
     post_hoc: list[PostHocSummary] = field(default_factory=list)
     gains: list[PostHocGain] = field(default_factory=list)
+    final: str = "refit"  # the suite's ``final``: "refit" or "bag"
+
+    @property
+    def fits_saved(self) -> int:
+        """Fits ``final: bag`` saved over ``refit`` (0 in a refit run)."""
+        return sum(k.fits_saved for k in self.costs)
 
     @property
     def any_rounds(self) -> bool:
@@ -121,6 +128,7 @@ def audit(jobs: Sequence[Record], candidates: Sequence[str], tasks: Sequence[str
         fold_hashes=bool(per_fold), same_splits=all(len(v) == 1 for v in per_fold.values()),
         post_hoc=summaries,
         gains=post_hoc_gains(jobs, post_hoc, tasks, manifest) if summaries else [],
+        final=str(manifest.get("suite", {}).get("final") or "refit"),
     )
 
 
@@ -146,6 +154,7 @@ def _cost(c: str, js: list[Record], post_hoc: bool) -> CandidateCost:
         predict_seconds=np.mean(pred_s) if pred_s else math.nan,
         rounds=float(np.mean(refit_rounds)) if refit_rounds else math.nan,
         rounds_range=(min(every), max(every)) if every else None,
+        fits_saved=sum(int(j.get("fits_saved") or 0) for j in js),
     )
 
 

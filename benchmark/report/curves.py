@@ -4,7 +4,10 @@
 :func:`tuning_curve_summary`, :func:`budget_scores`, :func:`budget_ranks` and
 :func:`epoch_histories` read the curve fields the worker stores per job (their layout is
 described in :mod:`benchmark.run.curves`); :func:`best_so_far` and :func:`shuffled_best_so_far`
-are the running-best curves of a job's trials.
+are the running-best curves of a job's trials.  From a ``final: bag`` run, whose trials carry
+their outer-test scores, :func:`shuffled_test_curves` (test score over random trial orders, with
+bands) and :func:`variant_scores` / :func:`variant_summary` (default / tuned / tuned +
+ensembled per candidate) need no fit either.
 
 Scores in these frames are in the metric's own units (``greater_is_better`` says which way is
 better), except the ``*_summary`` frames, which are normalised per task to [0, 1] (1 = best) so
@@ -195,14 +198,20 @@ def tuning_curve_summary(tc: pd.DataFrame, *, shuffled: bool = False) -> pd.Data
     return g.agg(["mean", "min", "max", "count"]).reset_index().rename(columns={"count": "n_tasks"})
 
 
-def budget_scores(records: Iterable[Mapping[str, Any]], metrics: Mapping[str, str]) -> pd.DataFrame:
+def budget_scores(records: Iterable[Mapping[str, Any]], metrics: Mapping[str, str], *, post_hoc: str = "final") -> pd.DataFrame:
     """Mean outer-test score per (task, candidate, budget) of the configuration chosen after ``budget`` trials.
 
-    Budgets are the union of every job's checkpoints; a job evaluated at fewer trials (a seconds
-    cap, or nothing to tune) contributes its point with the largest ``trials`` ≤ the budget.
-    Columns: task, candidate, budget, metric, greater_is_better, mean, n_folds.
+    Budgets are the union of every job's checkpoints (every trial count for a ``final: bag``
+    run); a job evaluated at fewer trials (a seconds cap, or nothing to tune) contributes its
+    point with the largest ``trials`` ≤ the budget.  ``post_hoc="final"``: a post-hoc ensemble
+    (no trials of its own; its library is the others' full budgets) enters every budget with its
+    job's outer-test score — the rule that keeps every budget's candidates those of the
+    leaderboard; ``post_hoc="skip"`` leaves it out.  Columns: task, candidate, budget, metric,
+    greater_is_better, mean, n_folds.
     """
-    jobs = [r for r in latest_jobs(records) if r.get("state") == "ok" and r.get("budget_curve") and r.get("task") in metrics]
+    latest = [r for r in latest_jobs(records) if r.get("state") == "ok" and r.get("task") in metrics]
+    jobs = [r for r in latest if r.get("budget_curve") and not r.get("post_hoc")]
+    held = [r for r in latest if r.get("post_hoc")] if post_hoc == "final" else []
     budgets = sorted({int(p["trials"]) for r in jobs for p in r["budget_curve"]})
     acc: dict[tuple[str, str, int], list[float]] = {}
     for r in jobs:
@@ -212,6 +221,9 @@ def budget_scores(records: Iterable[Mapping[str, Any]], metrics: Mapping[str, st
             upto = [v for t, v in pts if t <= b]
             if upto:
                 acc.setdefault((r["task"], r["candidate"], b), []).append(upto[-1])
+    for r in held:
+        for b in budgets:
+            acc.setdefault((r["task"], r["candidate"], b), []).append(_num(r.get(f"test_{metrics[r['task']]}")))
     rows = []
     for (task, cand, b), vals in acc.items():
         mean, _, n = _mean_sd(vals)
@@ -220,19 +232,31 @@ def budget_scores(records: Iterable[Mapping[str, Any]], metrics: Mapping[str, st
     return pd.DataFrame(rows, columns=["task", "candidate", "budget", "metric", "greater_is_better", "mean", "n_folds"])
 
 
+def checkpoints(budgets: Iterable[int]) -> list[int]:
+    """The budgets a ranking table shows: those of 1, 2, 5, 10, 20, 50, … present, and the largest."""
+    have = sorted({int(b) for b in budgets})
+    if not have:
+        return []
+    keep = [b for b in have if str(b).rstrip("0") in ("1", "2", "5")]
+    return keep + ([have[-1]] if not keep or keep[-1] != have[-1] else [])
+
+
 def budget_ranks(records: Iterable[Mapping[str, Any]], metrics: Mapping[str, str], candidates: Sequence[str]) -> pd.DataFrame:
     """The ranking recomputed at smaller budgets: mean rank over tasks per (budget, candidate).
 
-    At each budget, per task, candidates are ranked by the mean outer-test score of the
-    configuration they would have chosen after that many trials (1 = best, ties averaged, a
-    candidate with no result ranks last — the same rule as the leaderboard).  At the full budget
-    this equals the leaderboard's mean rank.  Columns: budget, candidate, mean_rank, n_tasks.
+    At each budget (:func:`checkpoints` of :func:`budget_scores`'s), per task, the candidates
+    of the leaderboard — ``candidates``, post-hoc ensembles included, held at their final score
+    (see :func:`budget_scores`) — are ranked by the mean outer-test score of the configuration
+    they would have chosen after that many trials (1 = best, ties averaged, a candidate with no
+    result ranks last — the leaderboard's rule).  At the full budget this is the leaderboard's
+    mean rank.  Columns: budget, candidate, mean_rank, n_tasks.
     """
     bs = budget_scores(records, metrics)
     if bs.empty:
         return pd.DataFrame(columns=["budget", "candidate", "mean_rank", "n_tasks"])
     rows = []
     cands = list(candidates) or sorted(bs["candidate"].unique())
+    bs = bs[bs["budget"].isin(checkpoints(bs["budget"]))]
     for b, grp in bs.groupby("budget", sort=True):
         o = np.where(grp["greater_is_better"], grp["mean"], -grp["mean"])
         block = grp.assign(o=o).pivot(index="task", columns="candidate", values="o").reindex(columns=cands)
@@ -243,6 +267,112 @@ def budget_ranks(records: Iterable[Mapping[str, Any]], metrics: Mapping[str, str
         for c in cands:
             rows.append({"budget": int(b), "candidate": c, "mean_rank": float(ranks[c].mean()), "n_tasks": int(block[c].notna().sum())})
     return pd.DataFrame(rows, columns=["budget", "candidate", "mean_rank", "n_tasks"])
+
+
+def _trial_tests(r: Mapping[str, Any], m: str) -> tuple[list[float | None], list[float]]:
+    """A ``bag`` job's trials in order: inner scores (None when not ok) and outer-test scores of ``m``."""
+    trials = sorted(r.get("trials") or [], key=lambda t: t.get("number", 0))
+    inner = [t.get("value") if t.get("state") == "ok" and t.get("test") else None for t in trials]
+    return inner, [_num((t.get("test") or {}).get(m)) for t in trials]
+
+
+def chosen_test(inner: Sequence[float | None], test: Sequence[float], order: Sequence[int], gib: bool) -> np.ndarray:
+    """Outer-test score of the trial the tuner would pick after 1, 2, … trials taken in ``order``
+    (best inner score so far, ties to the earlier in the order; NaN until one completed)."""
+    out = np.full(len(order), np.nan)
+    best, best_v = None, -math.inf
+    for i, j in enumerate(order):
+        v = inner[j]
+        if v is not None and math.isfinite(float(v)) and (best is None or (float(v) if gib else -float(v)) > best_v):
+            best, best_v = j, float(v) if gib else -float(v)
+        if best is not None:
+            out[i] = test[best]
+    return out
+
+
+def shuffled_test_curves(records: Iterable[Mapping[str, Any]], metrics: Mapping[str, str], *, n_orders: int = 20, seed: int = 0,
+                         band: tuple[float, float] = (10.0, 90.0)) -> pd.DataFrame:
+    """Outer-test score against the trial count over ``n_orders`` random trial orders, with bands.
+
+    For every ``final: bag`` job (its trials carry ``test`` scores; no fit is made here) and every
+    order (permutations seeded by ``seed`` + fold, the same for every candidate), the test score
+    of the trial chosen after b trials; per order, the mean over outer folds; then, over the
+    orders, the mean and the ``band`` percentiles.  Columns: task, candidate, trial, metric,
+    greater_is_better, mean, lo, hi, n_folds.
+    """
+    per: dict[tuple[str, str], list[np.ndarray]] = {}
+    for r in latest_jobs(records):
+        if r.get("state") != "ok" or r.get("task") not in metrics or not any(t.get("test") for t in r.get("trials") or []):
+            continue
+        m = metrics[r["task"]]
+        inner, test = _trial_tests(r, m)
+        rng = np.random.default_rng(seed + int(r.get("fold", 0) or 0))
+        curves = np.vstack([chosen_test(inner, test, rng.permutation(len(inner)), greater_is_better(m)) for _ in range(n_orders)])
+        per.setdefault((r["task"], r["candidate"]), []).append(curves)
+    rows = []
+    for (task, cand), jobs in per.items():
+        n = max(c.shape[1] for c in jobs)
+        stack = np.stack([np.vstack([_pad(row, n) for row in c]) for c in jobs])  # folds × orders × trials
+        with np.errstate(all="ignore"):
+            by_order = np.nanmean(stack, axis=0)  # orders × trials
+        for i in range(n):
+            col = by_order[:, i][np.isfinite(by_order[:, i])]
+            rows.append({"task": task, "candidate": cand, "trial": i + 1, "metric": metrics[task], "greater_is_better": greater_is_better(metrics[task]),
+                         "mean": float(col.mean()) if len(col) else math.nan,
+                         "lo": float(np.percentile(col, band[0])) if len(col) else math.nan,
+                         "hi": float(np.percentile(col, band[1])) if len(col) else math.nan,
+                         "n_folds": len(jobs)})
+    cols = ["task", "candidate", "trial", "metric", "greater_is_better", "mean", "lo", "hi", "n_folds"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+#: The three numbers TabArena reports per model, in its order.
+VARIANTS = ("default", "tuned", "tuned_ensembled")
+
+
+def variant_scores(records: Iterable[Mapping[str, Any]], metrics: Mapping[str, str]) -> pd.DataFrame:
+    """Default / tuned / tuned + ensembled outer-test score per (task, candidate), mean over folds.
+
+    From ``final: bag`` records only (no fit): *default* is trial 0's bagged test score, *tuned*
+    the job's (the chosen trial's), *tuned_ensembled* the record's ``tuned_ensembled`` (greedy
+    selection over the candidate's own trials, see :mod:`benchmark.run.tuned_ensemble`).
+    Columns: task, candidate, variant, metric, greater_is_better, mean, n_folds.
+    """
+    acc: dict[tuple[str, str, str], list[float]] = {}
+    for r in latest_jobs(records):
+        if r.get("state") != "ok" or r.get("final") != "bag" or r.get("post_hoc") or r.get("task") not in metrics:
+            continue
+        m = metrics[r["task"]]
+        first = next((t for t in r.get("trials") or [] if t.get("number") == 0), {})
+        values = {"default": (first.get("test") or {}).get(m), "tuned": r.get(f"test_{m}"),
+                  "tuned_ensembled": ((r.get("tuned_ensembled") or {}).get("test") or {}).get(m)}
+        for variant, v in values.items():
+            if v is not None:
+                acc.setdefault((r["task"], r["candidate"], variant), []).append(_num(v))
+    rows = []
+    for (task, cand, variant), vals in acc.items():
+        mean, _, n = _mean_sd(vals)
+        rows.append({"task": task, "candidate": cand, "variant": variant, "metric": metrics[task],
+                     "greater_is_better": greater_is_better(metrics[task]), "mean": mean, "n_folds": n})
+    return pd.DataFrame(rows, columns=["task", "candidate", "variant", "metric", "greater_is_better", "mean", "n_folds"])
+
+
+def variant_summary(vs: pd.DataFrame) -> pd.DataFrame:
+    """Every (candidate, variant) as one method, as TabArena ranks them: per task, ranked among
+    all of them (1 = best, ties averaged, a missing one last) and rescaled to [0, 1] (1 = best);
+    averaged over tasks.  Columns: candidate, variant, mean_rank, normalised, n_tasks."""
+    cols = ["candidate", "variant", "mean_rank", "normalised", "n_tasks"]
+    if vs.empty:
+        return pd.DataFrame(columns=cols)
+    vs = vs.assign(method=list(zip(vs["candidate"], vs["variant"], strict=True)), norm=_normalise_per_task(vs, "mean"))
+    o = np.where(vs["greater_is_better"], vs["mean"], -vs["mean"])
+    block = vs.assign(o=o).pivot(index="task", columns="method", values="o")
+    ranks = block.rank(axis=1, ascending=False, method="average", na_option="bottom")
+    norm = vs.pivot(index="task", columns="method", values="norm")
+    rows = [{"candidate": c, "variant": v, "mean_rank": float(ranks[(c, v)].mean()), "normalised": float(norm[(c, v)].mean()),
+             "n_tasks": int(block[(c, v)].notna().sum())} for c, v in block.columns]
+    rows.sort(key=lambda r: (r["mean_rank"], str(r["candidate"]), VARIANTS.index(r["variant"]) if r["variant"] in VARIANTS else len(VARIANTS)))
+    return pd.DataFrame(rows, columns=cols)
 
 
 def epoch_histories(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

@@ -29,6 +29,7 @@ from benchmark.report.audit import (
     most_common,
     trial_failures,
 )
+from benchmark.report.bag_views import bag_views
 from benchmark.report.conclusions import conclusions
 from benchmark.report.markup import (
     cand_cell,
@@ -311,14 +312,16 @@ def curves_overview(a: Analysis, styles: Styles) -> str:
         parts.append(_safe_figure(
             lambda: figures.budget_rank_figure(a.budget, styles),
             "<b>Ranking at smaller budgets.</b> For each budget b, every job's configuration with the best inner score after its first "
-            "b trials was refitted on the outer training set and scored on the outer test fold; candidates are ranked per task on those "
-            "scores and the ranks averaged. At the full budget this is the leaderboard's mean rank. Flat lines: the conclusion does not "
-            "depend on the budget.",
+            "b trials was " + ("scored on the outer test fold by its stored bagged prediction (no refit)" if s.get("final") == "bag" else
+                               "refitted on the outer training set and scored on the outer test fold") + "; the leaderboard's candidates are ranked "
+            "per task on those scores and the ranks averaged. A post-hoc ensemble has no trials of its own: it enters every budget with its "
+            "final score. At the full budget this is the leaderboard's mean rank. Flat lines: the conclusion does not depend on the budget.",
             name="budget-ranks"))
         piv = a.budget_rank_table
         rows = [[cand_cell(c, styles.get(c))] + [num(v, 2, text=f"{v:.2f}" if finite(v) else "–") for v in piv.loc[c]] for c in piv.index]
         parts.append("<details><summary>Mean rank at each budget as a table</summary>"
                      + table(["candidate"] + [f"{b} trial{'s' if b > 1 else ''}" for b in piv.columns], rows, sortable=True) + "</details>")
+        parts.append(bag_views(a, styles))
     elif s.get("budget_curve") is False:
         parts.append('<p class="note">Budget curves are off in this suite (<code>budget_curve: false</code>).</p>')
     elif int(s.get("trials", 1) or 1) > 1:
@@ -528,6 +531,10 @@ def _budget_verdict(a: Analysis, au: Audit) -> str:
         if au.fewer_trials:
             items.append("⚠ Ran fewer trials than the budget on some folds (the seconds cap stopped them, or trials failed): "
                          + ", ".join(f"<b>{esc(c)}</b>" for c in au.fewer_trials) + ".")
+    if au.final == "bag":
+        items.append(f"Final predictions are bagged (<code>final: bag</code>): each job's test score is its chosen configuration's inner-fold models "
+                     f"averaged, with no refit; fits are counted as in <code>refit</code> mode, and bagging saved <b>{au.fits_saved}</b> fits "
+                     "(final refits, budget-curve refits and ensemble-member refits).")
     if au.fold_hashes:
         items.append("✔ Every candidate was tuned and tested on identical splits (the fold hashes match on every task and fold)." if au.same_splits
                      else "⚠ Fold hashes differ between candidates on some folds: the splits were not shared.")

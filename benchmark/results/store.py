@@ -9,6 +9,8 @@ Layout of a run directory::
     report.html      the report (rebuilt from records by ``bench report``)
     oof/             out-of-fold predictions of each base job's tuning trials, for post-hoc
                      ensembles: oof/<task>/<fold>/<candidate>.npz (``allow_pickle=False``)
+    test/            with ``final: bag``, every completed trial's bagged prediction on the outer
+                     test fold: test/<task>/<fold>/<candidate>.npz (float32, ``allow_pickle=False``)
 
 A job's line is written in one ``write`` and flushed to disk before the job counts as done, so
 a run killed at any moment loses at most the jobs in flight. A half-written last line, and a
@@ -50,6 +52,7 @@ _JOB_FIELDS = ("key", "task", "candidate", "fold")
 #: (file, size, mtime) whose damaged lines were already reported in this process: one warning each.
 _WARNED: set[tuple[str, int, int]] = set()
 OOF_DIR = "oof"
+BAGGED_DIR = "test"
 
 
 def parse_record_line(raw: bytes) -> dict[str, Any] | None:
@@ -244,6 +247,15 @@ class Store:
             parts.append(f"dropping a half-written last record (line {torn})")
         log.warning("%s: %s; their jobs count as not done: `bench run --resume` reruns them and moves the damaged lines to %s",
                     self.records_path, "; ".join(parts), CORRUPT)
+
+    def up_to_date(self, name: str) -> bool:
+        """Whether the file ``name`` in the run directory exists and was written after the last record
+        (so rebuilding it from the records would give the same file)."""
+        out = self.root / name
+        try:
+            return out.stat().st_mtime_ns >= self.records_path.stat().st_mtime_ns
+        except OSError:
+            return False
 
     def done_keys(self) -> set[str]:
         return {r["key"] for r in self.records() if r.get("type") == "job"}
@@ -441,12 +453,16 @@ def oof_path(run_dir: str | Path, task: str, candidate: str, fold: int) -> Path:
 
 def save_oof(run_dir: str | Path, rec: Mapping[str, Any], payload: Mapping[str, np.ndarray]) -> Path:
     """Write a job's ``{"numbers", "preds"}`` atomically (temp file, fsync, rename)."""
-    path = oof_path(run_dir, rec["task"], rec["candidate"], rec["fold"])
+    return _save_arrays(oof_path(run_dir, rec["task"], rec["candidate"], rec["fold"]), payload, float)
+
+
+def _save_arrays(path: Path, payload: Mapping[str, np.ndarray], dtype: Any) -> Path:
+    """Write ``{"numbers", "preds"}`` atomically; a disk error is one line and leaves no temporary file."""
     tmp = path.with_suffix(".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
-            np.savez(fh, numbers=np.asarray(payload["numbers"], dtype=np.int64), preds=np.asarray(payload["preds"], dtype=float))
+            np.savez(fh, numbers=np.asarray(payload["numbers"], dtype=np.int64), preds=np.asarray(payload["preds"], dtype=dtype))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -454,6 +470,38 @@ def save_oof(run_dir: str | Path, rec: Mapping[str, Any], payload: Mapping[str, 
         discard(tmp)
         raise disk_error(exc, path) from None
     return path
+
+
+def bagged_path(run_dir: str | Path, task: str, candidate: str, fold: int) -> Path:
+    """Where the bagged test-fold predictions of one ``final: bag`` job live."""
+    return Path(run_dir) / BAGGED_DIR / _safe(task) / str(int(fold)) / f"{_safe(candidate)}.npz"
+
+
+def save_bagged(run_dir: str | Path, rec: Mapping[str, Any], payload: Mapping[str, np.ndarray]) -> Path:
+    """Write a job's trial-by-trial test predictions ``{"numbers", "preds"}`` (float32) atomically."""
+    return _save_arrays(bagged_path(run_dir, rec["task"], rec["candidate"], rec["fold"]), payload, np.float32)
+
+
+def load_bagged(run_dir: str | Path, task: str, candidate: str, fold: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(numbers, preds)`` of a ``bag`` job's stored test predictions, or None when missing or unreadable."""
+    return load_oof(bagged_path(run_dir, task, candidate, fold))
+
+
+def expects_bagged(record: Mapping[str, Any]) -> bool:
+    """Whether a record's job saved test predictions (a completed base job of a ``bag`` run)."""
+    return record.get("type") == "job" and record.get("state") == "ok" and record.get("final") == "bag" and not record.get("post_hoc")
+
+
+def lost_bagged(run_dir: str | Path, records: list[Mapping[str, Any]]) -> list[str]:
+    """Keys of the latest ok ``bag`` records whose test predictions are no longer on disk.
+
+    Such a job is not done: resume runs it again (its record stays; the new one wins).
+    """
+    latest: dict[str, Mapping[str, Any]] = {}
+    for r in records:
+        if r.get("type") == "job":
+            latest[r["key"]] = r
+    return [k for k, r in latest.items() if expects_bagged(r) and not bagged_path(run_dir, r["task"], r["candidate"], r["fold"]).is_file()]
 
 
 def load_oof(path: str | Path) -> tuple[np.ndarray, np.ndarray] | None:

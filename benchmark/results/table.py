@@ -23,8 +23,8 @@ from benchmark.results.records import JOB_KEY, latest_jobs
 from benchmark.results.store import Store
 from benchmark.serialize import csv_text, csv_uncell, write_text_atomic
 
-# Record fields that are lists of dicts: kept in records.jsonl (and trials.csv), not in the flat table.
-_NESTED = ("trials", "traceback", "type", "learning_curve", "budget_curve", "epoch_history")
+# Record fields that are lists of dicts (and a bag job's tuned_ensembled): kept in records.jsonl (and trials.csv), not in the flat table.
+_NESTED = ("trials", "traceback", "type", "learning_curve", "budget_curve", "epoch_history", "tuned_ensembled")
 RESULTS_CSV = "results.csv"
 _FIRST = ["task", "candidate", "fold", "repeat", "state", "metric", "n_trials", "n_failed_trials", "fit_seconds", "predict_seconds", "tune_seconds", "total_seconds", "cpu_seconds"]
 

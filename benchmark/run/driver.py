@@ -21,7 +21,14 @@ from benchmark.candidates import spec_of
 from benchmark.config import Suite
 from benchmark.errors import InputError
 from benchmark.results.records import job_id
-from benchmark.results.store import LOCK, Store, require_compatible, require_unmixed
+from benchmark.results.store import (
+    BAGGED_DIR,
+    LOCK,
+    Store,
+    lost_bagged,
+    require_compatible,
+    require_unmixed,
+)
 from benchmark.run.executors import (
     MODEL_THREADS,
     check_reachable,
@@ -47,6 +54,7 @@ class RunResult:
     n_done_before: int
     n_failed: int
     seconds: float
+    n_run: int = -1  # jobs computed by this call (-1: not counted); 0 means the stored results did not change
 
     def table(self):
         """The run's records as a :class:`benchmark.results.table.ResultTable` (read from ``run_dir``)."""
@@ -253,6 +261,7 @@ def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan],
                         budget_curve=suite.budget_curve,
                         keep_oof=cand.name in keep_oof,
                         timeout=suite.timeout,
+                        final=suite.final,
                     )
                 )
     return jobs
@@ -288,11 +297,17 @@ def expand_selection_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, 
                     continue
                 names = library_names(cand, suite.candidates)
                 members, preds = build_library(store.root, records, cfg.name, fold.index, names, configs)
+                bagged = None
+                if suite.final == "bag":  # score the selection on the members' stored test predictions: no refit
+                    from benchmark.run.bagged import library_bagged
+
+                    members, preds, bagged = library_bagged(store.root, cfg.name, fold.index, members, preds)
                 jobs.append(SelectionJob(
                     task=refs[cfg.name], candidate=cand, fold=fold, metric=suite.metric_for(tasks[cfg.name].kind),
                     seed=suite.effective_model_seed + fold.index, split_hash=plan.hash, members=tuple(members),
                     preds=preds, rounds=int(cand.fixed.get("rounds", DEFAULT_ROUNDS)),
                     n_threads=n_threads, timeout=suite.timeout, lost=tuple(lost_predictions(store.root, records, cfg.name, fold.index, names)),
+                    bagged=bagged,
                 ))
     return jobs
 
@@ -382,7 +397,6 @@ def run_suite(
     _refuse_in_process_candidates(suite, out_of_process=jobs > 1 or isolate or executor != "local" or suite.timeout is not None or suite.retries > 0)
     in_memory = tasks is not None
     tasks = tasks if tasks is not None else load_tasks(suite)
-    check_candidates(suite, tasks)
     plans = make_plans(suite, tasks)
     manifest = build_manifest(suite, tasks, plans)
     manifest["executor"] = describe(executor, jobs)
@@ -391,12 +405,13 @@ def run_suite(
     _check_resumable(store, manifest, resume=resume, force=force)  # reads only: a refusal leaves the folder as it was
     with store.writing():  # one writer per run directory; a second driver stops here
         _check_resumable(store, manifest, resume=resume, force=force)  # again: another writer may have come first
-        n_total, n_done, n_failed = _run_locked(suite, store, manifest, tasks, plans, in_memory=in_memory, jobs=jobs,
-                                                isolate=isolate, executor=executor, progress=progress)
-        from benchmark.results.table import export_run
+        n_total, n_done, n_failed, n_run = _run_locked(suite, store, manifest, tasks, plans, in_memory=in_memory, jobs=jobs,
+                                                       isolate=isolate, executor=executor, progress=progress)
+        from benchmark.results.table import RESULTS_CSV, export_run
 
-        export_run(run_dir)
-    return RunResult(run_dir, n_total, n_done, n_failed, time.perf_counter() - t0)
+        if n_run or not (store.up_to_date(RESULTS_CSV) and store.up_to_date("trials.csv")):  # nothing new: the exports stand
+            export_run(run_dir)
+    return RunResult(run_dir, n_total, n_done, n_failed, time.perf_counter() - t0, n_run=n_run)
 
 
 def _check_resumable(store: Store, manifest: dict[str, Any], *, resume: bool, force: bool) -> None:
@@ -409,18 +424,24 @@ def _check_resumable(store: Store, manifest: dict[str, Any], *, resume: bool, fo
 
 
 def _run_locked(suite: Suite, store: Store, manifest: dict[str, Any], tasks: dict[str, Any], plans: dict[str, FoldPlan], *,
-                in_memory: bool, jobs: int, isolate: bool, executor: Any, progress: bool) -> tuple[int, int, int]:
+                in_memory: bool, jobs: int, isolate: bool, executor: Any, progress: bool) -> tuple[int, int, int, int]:
     """The body of :func:`run_suite`, run while it holds the run directory's lock:
-    (jobs in all, jobs done before, jobs that failed now)."""
+    (jobs in all, jobs done before, jobs that failed now, jobs computed now)."""
     if store.exists():
         store.repair()
         manifest["created"] = store.read_manifest().get("created", manifest["created"])
         manifest["resumed"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    store.write_manifest(manifest)
     done = store.done_keys()
+    lost = lost_bagged(store.root, list(store.records())) if suite.final == "bag" else []
+    if lost:
+        log.warning("%s: %d job(s) lost their stored test predictions (%s/); they will run again", store.root, len(lost), BAGGED_DIR)
+        done -= set(lost)
     all_jobs = expand_jobs(suite, tasks, plans, in_memory=in_memory, n_threads=MODEL_THREADS)
     todo = [j for j in all_jobs if j.key not in done]
     post_keys = {job_id(name, c.name, f.index) for c in post_hoc_candidates(suite) for name, plan in plans.items() for f in plan.folds}
+    if todo or post_keys - done:  # a finished run being re-run builds no estimator (nor imports its library)
+        check_candidates(suite, tasks)
+    store.write_manifest(manifest)
     n_post = len(post_keys)
     n_total = len(all_jobs) + n_post
     n_done = len(all_jobs) - len(todo) + len(post_keys & settled_post_hoc(suite, plans, store))
@@ -433,8 +454,12 @@ def _run_locked(suite: Suite, store: Store, manifest: dict[str, Any], tasks: dic
                                        isolate=isolate or suite.timeout is not None or suite.retries > 0, executor=executor))
         return pools[0]
 
+    n_run = len(todo)
     try:
-        n_failed = _execute(todo, store, pool, progress=progress) if todo else 0
+        base_fn = None
+        if suite.final == "bag":
+            from benchmark.run.tuned_ensemble import run_bag_job as base_fn
+        n_failed = _execute(todo, store, pool, progress=progress, fn=base_fn) if todo else 0
         if n_post:
             from benchmark.run.ensembles import run_selection_job
 
@@ -443,8 +468,10 @@ def _run_locked(suite: Suite, store: Store, manifest: dict[str, Any], tasks: dic
             if redo:  # their saved predictions are gone: rerun them before selecting
                 log.warning("%d base job(s) lost their out-of-fold predictions (oof/); running them again", len(redo))
                 n_failed += _execute(redo, store, pool, progress=progress)
+                n_run += len(redo)
             second = expand_selection_jobs(suite, tasks, plans, store, in_memory=in_memory, n_threads=MODEL_THREADS, done=settled)
             if second:
+                n_run += len(second)
                 n_failed += _execute(second, store, pool, progress=progress, fn=run_selection_job)
     except BaseException:  # Ctrl-C or an error in the driver: stop the workers, keep what is stored
         for p in pools:
@@ -452,7 +479,7 @@ def _run_locked(suite: Suite, store: Store, manifest: dict[str, Any], tasks: dic
         raise
     for p in pools:
         p.close()
-    return n_total, n_done, n_failed
+    return n_total, n_done, n_failed, n_run
 
 
 def _refuse_in_process_candidates(suite: Suite, *, out_of_process: bool) -> None:
@@ -491,10 +518,10 @@ def _execute(todo: list, store: Store, pool: Callable[[], Any], *, progress: boo
     :func:`benchmark.run.worker.run_job`), appending each record as it arrives; return the number
     of failures. The caller closes the executor.
 
-    A record's ``_oof`` (out-of-fold predictions for ensemble selection) is saved to its own file
-    first and never enters ``records.jsonl``.
+    A record's ``_oof`` (out-of-fold predictions for ensemble selection) and ``_test`` (a ``bag``
+    job's test predictions) are saved to their own files first and never enter ``records.jsonl``.
     """
-    from benchmark.results.store import save_oof
+    from benchmark.results.store import save_bagged, save_oof
     from benchmark.run.worker import run_job
 
     n_failed = 0
@@ -507,6 +534,10 @@ def _execute(todo: list, store: Store, pool: Callable[[], Any], *, progress: boo
                 rec["oof_trials"] = 0 if oof is None else len(oof["numbers"])
                 if oof is not None:
                     save_oof(store.root, rec, oof)
+            bagged = rec.pop("_test", None)
+            rec.pop("_oof_all", None)
+            if bagged is not None:
+                save_bagged(store.root, rec, bagged)
             store.append(rec)
             if rec.get("state") != "ok":
                 n_failed += 1

@@ -105,6 +105,7 @@ class SelectionJob:
     n_threads: int = 1
     timeout: float | None = None  # seconds each member refit may take (the suite's ``timeout``)
     lost: tuple[str, ...] = ()  # library candidates whose saved predictions are gone (see lost_predictions)
+    bagged: np.ndarray | None = None  # ``final: bag``: each member's stored test prediction (no refit)
 
     @property
     def key(self) -> str:
@@ -237,9 +238,14 @@ def refit_and_score(job: SelectionJob, weights: Mapping[int, float]) -> dict[str
     fit_seconds = predict_seconds = 0.0
     base_fits = 0
     chosen = []
+    if job.bagged is not None:  # final: bag — the members' stored test predictions, weighted: no refit
+        for idx, weight in weights.items():
+            config, params, number, inner = job.members[idx]
+            test_out = test_out + weight * np.asarray(job.bagged[idx], dtype=float)
+            chosen.append({"candidate": config.name, "trial": number, "weight": weight, "params": params, "inner_score": inner})
     with threadpool_limits(limits=job.n_threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for idx, weight in weights.items():
+        for idx, weight in (weights.items() if job.bagged is None else ()):
             config, params, number, inner = job.members[idx]
             est = build_estimator(config, schema, params, seed=job.seed, n_threads=job.n_threads)
             t = time.perf_counter()
@@ -252,9 +258,13 @@ def refit_and_score(job: SelectionJob, weights: Mapping[int, float]) -> dict[str
             predict_seconds += time.perf_counter() - t
             train_out = train_out + weight * predict_output(est, X.iloc[train], schema)
             chosen.append({"candidate": config.name, "trial": number, "weight": weight, "params": params, "inner_score": inner})
-    out: dict[str, Any] = {"fit_seconds": fit_seconds, "predict_seconds": predict_seconds, "n_fits": len(chosen), "n_base_fits": base_fits, "members": chosen}
+    out: dict[str, Any] = {"fit_seconds": fit_seconds, "predict_seconds": predict_seconds, "n_fits": len(chosen) if job.bagged is None else 0,
+                           "n_base_fits": base_fits, "members": chosen}
     out.update({f"test_{k}": v for k, v in score_all(schema.kind, y[test], np.asarray(test_out), schema.n_classes).items()})
-    out.update({f"train_{k}": v for k, v in score_all(schema.kind, y[train], np.asarray(train_out), schema.n_classes).items()})
+    if job.bagged is None:
+        out.update({f"train_{k}": v for k, v in score_all(schema.kind, y[train], np.asarray(train_out), schema.n_classes).items()})
+    else:
+        out.update(final="bag", fits_saved=len(chosen))
     return out
 
 

@@ -59,6 +59,11 @@ class TuneResult:
     #: (n_train, k), NaN on rows no inner split validated; only when ``tune(keep_oof=True)``
     #: and only for trials that completed every split.
     oof: dict[int, np.ndarray] = field(default_factory=dict)
+    #: trial number → the average of its inner-fold models' predictions on the outer test rows
+    #: (``tune(test_X=...)``, the ``bag`` final); only for trials that completed every split.
+    test: dict[int, np.ndarray] = field(default_factory=dict)
+    #: the chosen trial's inner-fold models (``tune(test_X=...)``), for its bagged training-row scores.
+    best_models: list[Any] = field(default_factory=list)
 
 
 class TuningFailed(RuntimeError):
@@ -86,6 +91,9 @@ def evaluate(
     oof: np.ndarray | None = None,
     timeout: float | None = None,
     rounds: list[int] | None = None,
+    test_X: pd.DataFrame | None = None,
+    test_out: list[np.ndarray] | None = None,
+    models: list[Any] | None = None,
 ) -> list[float]:
     """Fit ``params`` on each inner fit split and score its validation split; one value per split.
 
@@ -95,6 +103,8 @@ def evaluate(
     boosters only).  ``oof``: an array of ``len(X)`` rows (× k classes) that gets the
     validation predictions at the validation rows (out-of-fold predictions).  ``timeout``:
     seconds each fit may take (:func:`benchmark.run.limits.fit_limit`; raises ``FitTimeout``).
+    ``test_X`` / ``test_out``: rows each fitted model also predicts (the outer test fold), one
+    prediction appended per split; ``models``: a list that gets each fitted model.
     """
     from benchmark.candidates.ensembles import count_base_fits
 
@@ -112,6 +122,10 @@ def evaluate(
         out = predict_output(est, X.iloc[val_idx], schema)
         if oof is not None:
             oof[val_idx] = out
+        if test_X is not None and test_out is not None:
+            test_out.append(np.asarray(predict_output(est, test_X, schema), dtype=float))
+        if models is not None:
+            models.append(est)
         values.append(metric.fn(y[val_idx], out, schema.n_classes))
     return values
 
@@ -148,6 +162,7 @@ def tune(
     clock: Callable[[], float] = time.perf_counter,
     keep_oof: bool = False,
     timeout: float | None = None,
+    test_X: pd.DataFrame | None = None,
 ) -> TuneResult:
     """Run up to ``trials`` configurations (the default first) within ``seconds``; pick the best.
 
@@ -155,7 +170,9 @@ def tune(
     :class:`TuningFailed` when every trial failed. ``keep_oof`` keeps each completed trial's
     out-of-fold validation predictions in ``TuneResult.oof`` (for ensemble selection).
     ``timeout``: seconds per fit; a trial whose fit overruns it is recorded with state
-    ``timeout`` (Optuna is told it failed) and tuning goes on.
+    ``timeout`` (Optuna is told it failed) and tuning goes on.  ``test_X`` (the ``bag`` final):
+    every inner-fold model also predicts these rows; a completed trial's average prediction goes
+    to ``TuneResult.test`` and the chosen trial's models to ``TuneResult.best_models``.
     """
     import optuna
 
@@ -167,6 +184,9 @@ def tune(
     study = optuna.create_study(direction="maximize" if m.greater_is_better else "minimize", sampler=make_sampler(sampler, seed, budget))
     records: list[TrialRecord] = []
     oofs: dict[int, np.ndarray] = {}
+    tests: dict[int, np.ndarray] = {}
+    best_models: list[Any] = []
+    best_value = -math.inf
     start = clock()
     for number in range(budget):
         if number > 0 and seconds is not None and clock() - start >= seconds:
@@ -174,14 +194,22 @@ def tune(
         trial = study.ask(dists) if number > 0 else None
         params = decode(space, trial.params) if trial is not None else {}
         oof = new_oof(len(X), schema) if keep_oof else None
+        test_out: list[np.ndarray] | None = [] if test_X is not None else None
+        models: list[Any] | None = [] if test_X is not None else None
         set_trial(number)  # published for the executor's hard time limit
         try:
-            rec = _run_trial(number, config, schema, params, X, y, splits, metric=m, seed=seed, n_threads=n_threads, clock=clock, oof=oof, timeout=timeout)
+            rec = _run_trial(number, config, schema, params, X, y, splits, metric=m, seed=seed, n_threads=n_threads, clock=clock, oof=oof, timeout=timeout,
+                             test_X=test_X, test_out=test_out, models=models)
         finally:
             set_trial(None)
         records.append(rec)
-        if oof is not None and rec.state == "ok" and len(rec.fold_values) == len(splits):
+        complete = rec.state == "ok" and len(rec.fold_values) == len(splits)
+        if oof is not None and complete:
             oofs[number] = oof
+        if test_out and complete:
+            tests[number] = np.mean(np.stack(test_out), axis=0)
+            if m.oriented(rec.value) > best_value:  # the tuner's rule: the best mean inner score, ties to the earlier trial
+                best_value, best_models = m.oriented(rec.value), list(models or [])
         if trial is not None:
             if rec.state == "ok":
                 study.tell(trial, rec.value)
@@ -189,10 +217,13 @@ def tune(
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
     result = _best(records, m)
     result.oof = oofs
+    result.test = tests
+    result.best_models = best_models if result.best_number in tests else []
     return result
 
 
-def _run_trial(number, config, schema, params, X, y, splits, *, metric: Metric, seed, n_threads, clock, oof=None, timeout=None) -> TrialRecord:
+def _run_trial(number, config, schema, params, X, y, splits, *, metric: Metric, seed, n_threads, clock, oof=None, timeout=None,
+               test_X=None, test_out=None, models=None) -> TrialRecord:
     t0 = clock()
     values: list[float] = []
     gpu: list[float] = []
@@ -201,7 +232,8 @@ def _run_trial(number, config, schema, params, X, y, splits, *, metric: Metric, 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            evaluate(config, schema, params, X, y, splits, metric=metric, seed=seed, n_threads=n_threads, values=values, gpu=gpu, base_fits=base_fits, oof=oof, timeout=timeout, rounds=rounds)
+            evaluate(config, schema, params, X, y, splits, metric=metric, seed=seed, n_threads=n_threads, values=values, gpu=gpu, base_fits=base_fits, oof=oof, timeout=timeout,
+                     rounds=rounds, test_X=test_X, test_out=test_out, models=models)
         finite = [v for v in values if math.isfinite(v)]
         value = float(np.mean(finite)) if finite else float("nan")
         state = "ok" if finite else "failed"

@@ -69,6 +69,7 @@ class Job:
     budget_curve: bool = False
     keep_oof: bool = False  # return the trials' out-of-fold predictions (``_oof``) for ensemble selection
     timeout: float | None = None  # seconds each model fit may take (the suite's ``timeout``)
+    final: str = "refit"  # "refit" the chosen configuration, or "bag" its inner-fold models (benchmark.run.bagged)
 
     @property
     def key(self) -> str:
@@ -146,12 +147,9 @@ def oof_payload(oof: dict[int, Any]) -> dict[str, Any] | None:
     Not part of the stored record: the driver pops ``_oof`` from a record and saves it under
     ``RUN_DIR/oof/`` (see :mod:`benchmark.run.ensembles`).  None when no trial completed every split.
     """
-    import numpy as np
+    from benchmark.run.bagged import predictions_payload
 
-    if not oof:
-        return None
-    numbers = sorted(oof)
-    return {"numbers": np.asarray(numbers, dtype=np.int64), "preds": np.stack([oof[n] for n in numbers])}
+    return predictions_payload(oof)
 
 
 def _fit_and_score(job: Job) -> dict[str, Any]:
@@ -163,6 +161,13 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
         from benchmark.candidates.custom import load_estimator
 
         load_estimator(job.candidate.estimator)
+    if job.final == "bag":
+        from benchmark.run.bagged import bag_and_score
+
+        with threadpool_limits(limits=job.n_threads), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out, result, test_scores, train_scores, gpu = bag_and_score(job, task, schema)
+        return _with_curves(job, task, schema, result, out, test_scores, train_scores, gpu)
     X, y = task.X, task.y
     train, test = job.fold.train, job.fold.test
     Xtr, ytr = X.iloc[train], y[train]
@@ -208,6 +213,13 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
             out["device"] = device
     test_scores = score_all(schema.kind, y[test], test_out, schema.n_classes)
     train_scores = score_all(schema.kind, ytr, train_out, schema.n_classes)
+    return _with_curves(job, task, schema, result, out, test_scores, train_scores, gpu)
+
+
+def _with_curves(job: Job, task, schema: Schema, result, out: dict[str, Any], test_scores, train_scores, gpu: float) -> dict[str, Any]:
+    """Add the scores, the curve fields and the GPU seconds to a job's fields."""
+    from threadpoolctl import threadpool_limits
+
     out.update({f"test_{k}": v for k, v in test_scores.items()})
     out.update({f"train_{k}": v for k, v in train_scores.items()})
     if job.learning_curve or job.budget_curve:
@@ -240,7 +252,7 @@ def _curves(job: Job, task, schema: Schema, result, test_scores, train_scores) -
         out["learning_curve"] = _learning_curve(job, task, schema, result.best_params, test_scores, train_scores, rounds=_best_rounds(result))
         out["curve_fits"] += sum(1 for p in out["learning_curve"] if not p.get("skipped") and p["fraction"] < 1)
         out["gpu_seconds"] += sum(p.pop("gpu_seconds", 0.0) for p in out["learning_curve"])
-    if job.budget_curve:
+    if job.budget_curve and job.final != "bag":  # a bag job's curve comes from its trials' test predictions (run.bagged)
         out["budget_curve"], refits, gpu = _budget_curve(job, task, schema, result, test_scores)
         out["curve_fits"] += refits
         out["gpu_seconds"] += gpu
