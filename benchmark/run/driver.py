@@ -403,6 +403,9 @@ def run_suite(
     run_dir = _choose_run_dir(suite, out, resume)
     store = Store(run_dir)
     _check_resumable(store, manifest, resume=resume, force=force)  # reads only: a refusal leaves the folder as it was
+    fresh = not store.exists()
+    if fresh:  # a new run has every job to run: refuse bad candidates before the folder is made
+        check_candidates(suite, tasks)
     with store.writing():  # one writer per run directory; a second driver stops here
         _check_resumable(store, manifest, resume=resume, force=force)  # again: another writer may have come first
         n_total, n_done, n_failed, n_run = _run_locked(suite, store, manifest, tasks, plans, in_memory=in_memory, jobs=jobs,
@@ -439,7 +442,7 @@ def _run_locked(suite: Suite, store: Store, manifest: dict[str, Any], tasks: dic
     all_jobs = expand_jobs(suite, tasks, plans, in_memory=in_memory, n_threads=MODEL_THREADS)
     todo = [j for j in all_jobs if j.key not in done]
     post_keys = {job_id(name, c.name, f.index) for c in post_hoc_candidates(suite) for name, plan in plans.items() for f in plan.folds}
-    if todo or post_keys - done:  # a finished run being re-run builds no estimator (nor imports its library)
+    if store.exists() and (todo or post_keys - done):  # a finished run being re-run builds no estimator (nor imports its library)
         check_candidates(suite, tasks)
     store.write_manifest(manifest)
     n_post = len(post_keys)
