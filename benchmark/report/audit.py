@@ -42,7 +42,7 @@ class CandidateCost:
     tune_seconds: float  # total
     fit_seconds: float  # mean over completed jobs (NaN if none)
     predict_seconds: float  # mean over completed jobs (NaN if none)
-    rounds: float = math.nan  # boosting rounds the final refits kept, mean over completed jobs (NaN: not a booster)
+    rounds: float = math.nan  # boosting rounds of the final refits, mean over completed jobs (NaN: not a booster)
     rounds_range: tuple[int, int] | None = None  # fewest and most rounds any of its fits kept, tuning fits included
     fits_saved: int = 0  # fits ``final: bag`` did not make that ``refit`` would have (final and budget-curve refits)
 

@@ -470,7 +470,7 @@ def fairness(a: Analysis, styles: Styles) -> str:
         header.append(("GPU s", "GPU seconds where a candidate used one"))
     header += [("tuning s", "wall seconds spent tuning, total"), ("fit s", "mean wall seconds of the final refit"), ("predict s", "mean wall seconds to predict the outer test fold")]
     if au.any_rounds:
-        header.append(("rounds", "boosting rounds the early-stopped final refit kept (mean); the title gives the range over every fit, tuning included"))
+        header.append(("rounds", "boosting rounds of the final refit (the rounds its trial kept by early stopping, scaled to the refit's rows; mean); the title gives the range over every fit, tuning included"))
     verdict = _budget_verdict(a, au) + _post_hoc_note(au)
     return verdict + "<h3>Budget and cost per candidate</h3>" + table(header, rows, sortable=True, cls="fairness") + diag.overtuning(a, styles)
 
