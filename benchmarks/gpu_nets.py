@@ -53,8 +53,9 @@ NEEDED = {  # import name -> pip requirement (the versions pinned in constraints
 NETS = ("mlp", "resnet", "realmlp", "tabm")
 
 
-def missing_packages() -> list[str]:
-    return [req for mod, req in NEEDED.items() if importlib.util.find_spec(mod) is None]
+def missing_packages() -> dict[str, str]:
+    """import name -> requirement, for each needed package that cannot be imported."""
+    return {mod: req for mod, req in NEEDED.items() if importlib.util.find_spec(mod) is None}
 
 
 class ForwardSpy:
@@ -165,11 +166,11 @@ def main() -> int:
 
     missing = missing_packages()
     if missing:
-        print("benchmarks/gpu_nets.py: missing Python packages: " + ", ".join(missing), file=sys.stderr)
+        print("benchmarks/gpu_nets.py: missing Python packages: " + ", ".join(missing.values()), file=sys.stderr)
+        pips = " ".join(f"'{req}'" for mod, req in missing.items() if mod != "torch")
         print("  install them from the wheels carried next to the repository:\n"
               "    pip install --no-index --no-deps wheels/*.whl\n"
-              "  (or, with internet: pip install -c constraints.txt " + " ".join(r.split(" ")[0] for r in missing if not r.startswith("torch")) + ")",
-              file=sys.stderr)
+              f"  (or, with internet: pip install -c constraints.txt {pips})", file=sys.stderr)
         return 2
     import numpy as np
     import torch
