@@ -7,7 +7,8 @@ Run from the repository root on a machine with an NVIDIA GPU:
 
 For each net it
 
-1. trains on scikit-learn's bundled breast-cancer data (no download) on ``cuda`` with AMP,
+1. trains on scikit-learn's bundled breast-cancer data (no download) on ``cuda`` with AMP
+   (and realmlp also without, its default: compare the two AUCs),
    and asserts, from a forward hook on every torch module, that the forward passes ran on the
    GPU, that the parameters lived there, and that autocast produced bf16/fp16 activations;
 2. trains the same configuration on the CPU and prints fit seconds (GPU vs CPU) and the test
@@ -52,8 +53,9 @@ NEEDED = {  # import name -> pip requirement (the versions pinned in constraints
 NETS = ("mlp", "resnet", "realmlp", "tabm")
 
 
-def missing_packages() -> list[str]:
-    return [req for mod, req in NEEDED.items() if importlib.util.find_spec(mod) is None]
+def missing_packages() -> dict[str, str]:
+    """import name -> requirement, for each needed package that cannot be imported."""
+    return {mod: req for mod, req in NEEDED.items() if importlib.util.find_spec(mod) is None}
 
 
 class ForwardSpy:
@@ -92,11 +94,12 @@ class ForwardSpy:
         self._handle.remove()
 
 
-def make_net(name: str, kind: str, *, device: str, epochs: int | None, threads: int):
-    """The registered candidate as a suite would build it, on ``device``, at its defaults."""
+def make_net(name: str, kind: str, *, device: str, epochs: int | None, threads: int, amp: bool = True):
+    """The registered candidate as a suite would build it, on ``device``, at its defaults, with
+    AMP on (realmlp's default is off: bf16 costs it accuracy; ``amp=False`` gives that)."""
     from benchmark.candidates import Schema, build_estimator, default_config
 
-    params: dict = {"device": device}
+    params: dict = {"device": device, "amp": amp}
     if epochs is not None:
         params.update({"n_epochs": epochs} if name == "realmlp" else {"max_epochs": epochs, "patience": epochs + 1})
     elif name in ("mlp", "resnet"):
@@ -119,11 +122,11 @@ def frame(X):
     return df
 
 
-def fit_score(name: str, X_tr, y_tr, X_te, y_te, *, device: str, epochs: int | None, threads: int, kind: str) -> dict:
+def fit_score(name: str, X_tr, y_tr, X_te, y_te, *, device: str, epochs: int | None, threads: int, kind: str, amp: bool = True) -> dict:
     from sklearn.metrics import roc_auc_score
 
     X_tr, X_te = frame(X_tr), frame(X_te)
-    est = make_net(name, kind, device=device, epochs=epochs, threads=threads)
+    est = make_net(name, kind, device=device, epochs=epochs, threads=threads, amp=amp)
     spy = ForwardSpy()
     t0 = time.perf_counter()
     try:
@@ -163,11 +166,11 @@ def main() -> int:
 
     missing = missing_packages()
     if missing:
-        print("benchmarks/gpu_nets.py: missing Python packages: " + ", ".join(missing), file=sys.stderr)
+        print("benchmarks/gpu_nets.py: missing Python packages: " + ", ".join(missing.values()), file=sys.stderr)
+        pips = " ".join(f"'{req}'" for mod, req in missing.items() if mod != "torch")
         print("  install them from the wheels carried next to the repository:\n"
               "    pip install --no-index --no-deps wheels/*.whl\n"
-              "  (or, with internet: pip install -c constraints.txt " + " ".join(r.split(" ")[0] for r in missing if not r.startswith("torch")) + ")",
-              file=sys.stderr)
+              f"  (or, with internet: pip install -c constraints.txt {pips})", file=sys.stderr)
         return 2
     import numpy as np
     import torch
@@ -207,6 +210,13 @@ def main() -> int:
             print(f"{net:8} {device:6} {r['seconds']:8.2f} {r['auc']:9.4f} {str(r['epochs']):>6}  {','.join(sorted(r['dtypes']))}")
             if device == gpu:
                 failures += [f"{net} on {device}: {p}" for p in check_gpu_run(net, r, device.split(":")[0])]
+        if net == "realmlp" and gpu != "cpu":  # its default: no AMP (bf16 costs RealMLP accuracy)
+            try:
+                r = fit_score(net, X_tr, y_tr, X_te, y_te, device=gpu, epochs=epochs, threads=a.threads, kind="bc", amp=False)
+                print(f"{'realmlp':8} {'fp32':6} {r['seconds']:8.2f} {r['auc']:9.4f} {str(r['epochs']):>6}  {','.join(sorted(r['dtypes']))}"
+                      "   <- realmlp's default (amp off) on the GPU")
+            except Exception as exc:
+                failures.append(f"realmlp on {gpu} without AMP: {type(exc).__name__}: {exc}")
 
     if a.rows and time.perf_counter() - start < a.budget:
         Xs, ys = make_classification(n_samples=a.rows, n_features=40, n_informative=20, random_state=0)
