@@ -6,7 +6,10 @@ rebuilds each (task, fold) library exactly as the runner does, and scores on the
 
 * ``plain``: greedy selection as it was before the safeguards (pooled rows, no screen, no
   library cap);
-* ``hardened``: the selection the runner now makes (``benchmark.run.selection``);
+* ``hardened``: with the screen (constants, no better than a constant, library cap) and scores
+  per inner fold, without the cross-fitted check;
+* ``crosschecked``: the selection the runner now makes (``benchmark.run.selection``: the above
+  plus the cross-fitted check that falls back to the best single member);
 * the best single candidate picked on its inner (validation) score, fold by fold — the fair
   rival — and the best single candidate by mean test score, picked with hindsight (what the
   report's post-hoc table compares with, which favours it);
@@ -60,19 +63,24 @@ def main(argv: list[str] | None = None) -> int:
         lib = validation_library(job)
         plain = greedy_selection(lib.preds, lib.y, metric, n_classes=lib.n_classes, rounds=job.rounds, screen=False, max_size=None)
         hard = greedy_selection(lib.preds, lib.y, metric, n_classes=lib.n_classes, rounds=job.rounds, groups=lib.groups,
-                                labels=lib.labels, max_size=library_cap(len(lib.y)))
+                                labels=lib.labels, max_size=library_cap(len(lib.y)), crosscheck=False)
+        checked = greedy_selection(lib.preds, lib.y, metric, n_classes=lib.n_classes, rounds=job.rounds, groups=lib.groups,
+                                   labels=lib.labels, max_size=library_cap(len(lib.y)))
         singles = {r["candidate"]: r for r in records if r["task"] == job.task.name and r["fold"] == job.fold.index}
         by_val = max(singles.values(), key=lambda r: metric.oriented(r["best_inner_score"]))
+        hard_score = refit_and_score(job, hard.weights)[col]
         rows[job.task.name].append({
             "plain": refit_and_score(job, plain.weights)[col],
-            "hardened": refit_and_score(job, hard.weights)[col],
+            "hardened": hard_score,
+            "crosschecked": refit_and_score(job, checked.weights)[col] if checked.weights != hard.weights else hard_score,
             "best single (validation)": by_val[col],
             **{f"single {c}": r[col] for c, r in singles.items()},
             "_members_plain": len(plain.weights), "_members_hard": len(hard.weights),
         })
         print(f"{job.task.name} fold {job.fold.index}: plain {rows[job.task.name][-1]['plain']:.4f} ({len(plain.weights)} members, "
               f"{sum(w for i, w in plain.weights.items() if lib.labels[i] == 'dummy'):.2f} on dummy) · hardened {rows[job.task.name][-1]['hardened']:.4f} "
-              f"({len(hard.weights)} members, dropped {len(hard.excluded)} of {len(lib.preds)}) · best single by validation "
+              f"({len(hard.weights)} members, dropped {len(hard.excluded)} of {len(lib.preds)}) · crosschecked "
+              f"{rows[job.task.name][-1]['crosschecked']:.4f} ({len(checked.weights)} members) · best single by validation "
               f"{by_val['candidate']} {by_val[col]:.4f}", flush=True)
         if args.per_candidate:
             own = per_candidate_selection(lib.preds, lib.y, metric, lib.labels, n_classes=lib.n_classes, rounds=job.rounds,
@@ -88,10 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         mean = {k: float(np.mean([r[k] for r in rs if k in r])) for k in rs[0]}
         singles = {k[len("single "):]: v for k, v in mean.items() if k.startswith("single ")}
         hind = max(singles, key=lambda c: metric.oriented(singles[c]))
-        print(f"  {task} ({metric.name}): plain {mean['plain']:.4f} · hardened {mean['hardened']:.4f} · best single by validation "
+        print(f"  {task} ({metric.name}): plain {mean['plain']:.4f} · hardened {mean['hardened']:.4f} · crosschecked {mean['crosschecked']:.4f} · best single by validation "
               f"{mean['best single (validation)']:.4f} · best single with hindsight {hind} {singles[hind]:.4f} · "
               f"members plain {mean['_members_plain']:.1f}, hardened {mean['_members_hard']:.1f}")
-        for name in ("plain", "hardened"):
+        for name in ("plain", "hardened", "crosschecked"):
             for rival, score in (("validation", mean["best single (validation)"]), ("hindsight", singles[hind])):
                 gains[f"{name} vs best single ({rival})"].append((metric.oriented(mean[name]) - metric.oriented(score)) / abs(score) * 100)
     print("Relative gain in % of the rival's score (positive = the ensemble is better):")

@@ -134,3 +134,24 @@ def test_per_candidate_selection_uses_only_that_candidates_members():
         assert idx == [i for i, lab in enumerate(labels) if lab == label]
         alone = greedy_selection([preds[i] for i in idx], y, METRICS["log_loss"], n_classes=2, rounds=10, max_size=None)
         assert sel.weights == alone.weights and sel.score == alone.score
+
+
+def test_crosscheck_falls_back_to_the_best_single_member_when_the_gain_does_not_hold_up():
+    """B cancels A's errors on fold 0 only and doubles them on fold 1: selected on all rows the
+    blend looks better, but selected on one fold it loses on the other."""
+    rng = np.random.default_rng(0)
+    n = 400
+    groups = np.repeat([0, 1], n // 2)
+    y = rng.normal(size=n)
+    err = rng.normal(scale=0.5, size=n)
+    a = y + err
+    b = np.where(groups == 0, y - err, y + 2 * err)
+    m = METRICS["rmse"]
+    blind = greedy_selection([a, b], y, m, n_classes=0, rounds=10, groups=groups, crosscheck=False)
+    assert set(blind.weights) == {0, 1} and not blind.fell_back
+    sel = greedy_selection([a, b], y, m, n_classes=0, rounds=10, groups=groups)
+    assert sel.fell_back and sel.weights == {sel.best_single: 1.0}
+    # a blend that helps on every fold is kept
+    c = y - err
+    kept = greedy_selection([a, c], y, m, n_classes=0, rounds=10, groups=groups)
+    assert not kept.fell_back and set(kept.weights) == {0, 1}

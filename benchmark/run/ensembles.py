@@ -298,6 +298,7 @@ def _select_and_score(job: SelectionJob) -> dict[str, Any]:
             "library_cap": cap,
             "excluded": _excluded(sel),
             "baseline": sel.baseline,
+            "fell_back": sel.fell_back,
             "n_val_rows": len(lib.y),
             "per_candidate": {name: _own_summary(idx, s, job.members) for name, (idx, s) in own.items()},
         },

@@ -26,13 +26,19 @@ kept member and adds, with replacement, the member whose addition scores best, f
 ``rounds`` rounds (capped at :data:`MAX_ROUNDS`), and keeps the best-scoring prefix, so it
 never scores worse on these predictions than its best kept member. When the screen keeps
 nothing, the ensemble is the best single member.
+
+Last, a cross-fitted check (with two or more validation folds): the selection is repeated on
+all folds but one and scored on the fold left out, next to that selection's best single
+member; when the ensemble does not hold up on average, the result is the best single member.
+A gain that exists only on the rows it was selected on is overfitting, and this is the cheap
+way to see it (it needs no fits, only the saved predictions).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -62,6 +68,9 @@ class Selection:
     #: (``constant``, ``no better than a constant``, ``over the library cap``)
     excluded: dict[int, str] = field(default_factory=dict)
     baseline: float = math.nan  # the best constant prediction's score
+    #: the cross-fitted check found the ensemble no better than its best single member on
+    #: held-out inner folds, so the selection is that member alone
+    fell_back: bool = False
 
 
 def library_cap(n_rows: int, points: Sequence[tuple[int, int]] = CAP_POINTS) -> int | None:
@@ -155,19 +164,30 @@ def greedy_selection(
     labels: Sequence[str] | None = None,
     max_size: int | None | str = "auto",
     screen: bool = True,
+    crosscheck: bool = True,
 ) -> Selection:
     """Select an ensemble from ``predictions`` (each (n,) or (n, k), aligned with ``y``).
 
     ``groups``: the validation fold of each row (scores are means over folds); ``labels``: each
     member's candidate (the library cap keeps each candidate's best first); ``max_size``: the
     library cap (``"auto"``: :func:`library_cap` of ``len(y)``; None: no cap); ``screen=False``
-    selects from the whole library as given. Returns the best prefix of at most ``rounds``
+    selects from the whole library as given; ``crosscheck`` (with two or more ``groups``): keep
+    the ensemble only if, selected on all folds but one, it scores at least as well as that
+    selection's best single member on the fold left out (mean over folds), else return the best
+    single member (``fell_back``). Returns the best prefix of at most ``rounds``
     (≤ :data:`MAX_ROUNDS`) greedy additions; weights are counts / size.
     """
     if not predictions:
         raise ValueError("ensemble selection needs at least one prediction")
     preds = [np.asarray(p, dtype=float) for p in predictions]
     y = np.asarray(y)
+    opts = {"n_classes": n_classes, "rounds": rounds, "labels": labels, "max_size": max_size, "screen": screen, "crosscheck": False}
+    if crosscheck and groups is not None and len(np.unique(groups)) > 1:
+        full = greedy_selection(preds, y, metric, groups=groups, **opts)
+        if len(full.weights) > 1 and not _ensemble_holds_up(preds, y, metric, np.asarray(groups), opts):
+            single = greedy_selection(preds, y, metric, groups=groups, **{**opts, "rounds": 1})
+            return replace(single, fell_back=True)
+        return full
     cap = library_cap(len(y)) if max_size == "auto" else max_size
     if screen:
         kept, excluded, singles, baseline = screen_library(preds, y, metric, n_classes=n_classes, groups=groups, labels=labels, max_size=cap)
@@ -202,6 +222,21 @@ def greedy_selection(
         excluded=excluded,
         baseline=sign * baseline if np.isfinite(baseline) else math.nan,
     )
+
+
+def _ensemble_holds_up(preds: list[np.ndarray], y: np.ndarray, metric: Metric, groups: np.ndarray, opts: dict) -> bool:
+    """Cross-fitted check: select on all validation folds but one, score the ensemble and that
+    selection's best single member on the fold left out; True when the ensemble is at least as
+    good on average."""
+    n_classes = opts["n_classes"]
+    ens, single = [], []
+    for g in np.unique(groups):
+        fit, held = groups != g, groups == g
+        sel = greedy_selection([p[fit] for p in preds], y[fit], metric, groups=groups[fit], **opts)
+        avg = sum(w * preds[i][held] for i, w in sel.weights.items())
+        ens.append(metric.fn(y[held], avg, n_classes))
+        single.append(metric.fn(y[held], preds[sel.best_single][held], n_classes))
+    return metric.oriented(float(np.nanmean(ens))) >= metric.oriented(float(np.nanmean(single)))
 
 
 def per_candidate_selection(
