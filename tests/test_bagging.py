@@ -232,3 +232,41 @@ def test_final_is_validated_and_refit_keeps_old_hashes():
     assert parse_suite({**base, "final": "refit"}).hash() == parse_suite(base).hash()
     assert parse_suite({**base, "final": "bag"}).hash() != parse_suite(base).hash()
     assert json.loads(json.dumps(parse_suite({**base, "final": "bag"}).to_dict()))["final"] == "bag"
+
+
+def test_budget_ranks_hold_post_hoc_candidates_at_their_final_score():
+    """Records only (any final): a post-hoc ensemble without a budget curve is ranked at every budget
+    by its job's score, so the full budget equals the leaderboard's ranking."""
+    def job(task, cand, fold, final, curve=None, post_hoc=False):
+        r = {"type": "job", "task": task, "candidate": cand, "fold": fold, "state": "ok", "test_roc_auc": final, "post_hoc": post_hoc}
+        if curve is not None:
+            r["budget_curve"] = [{"trials": b, "trial_number": 0, "test": {"roc_auc": v}} for b, v in curve]
+        return r
+
+    records = []
+    for task, (a, b, e) in {"t1": (0.80, 0.70, 0.90), "t2": (0.60, 0.75, 0.85)}.items():
+        for fold in (0, 1):
+            records += [job(task, "a", fold, a, [(1, a - 0.15), (2, a)]), job(task, "b", fold, b, [(1, b), (2, b)]),
+                        job(task, "ens", fold, e, post_hoc=True)]
+    br = curves.budget_ranks(records, {"t1": "roc_auc", "t2": "roc_auc"}, ["a", "b", "ens"])
+    full = br[br["budget"] == 2].set_index("candidate")["mean_rank"].to_dict()
+    assert full == {"ens": 1.0, "a": 2.5, "b": 2.5}
+    assert br[br["budget"] == 1].set_index("candidate")["mean_rank"].to_dict() == {"ens": 1.0, "a": 3.0, "b": 2.0}
+    assert curves.checkpoints(range(1, 38)) == [1, 2, 5, 10, 20, 37]
+
+
+def test_bench_run_resume_of_a_finished_run_leaves_the_report_alone(tmp_path, capsys):
+    from benchmark.cli import main
+
+    suite = tmp_path / "s.yaml"
+    suite.write_text("name: s\nfolds: 2\ninner: 2\ntrials: 2\nfinal: bag\nlearning_curve: false\nbudget_curve: false\n"
+                     "tasks: [{dataset: iris}]\ncandidates: [dummy, linear]\n", encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["run", str(suite), "--out", str(out), "--jobs", "1", "--no-progress"]) == 0
+    report = out / "report.html"
+    stamp, n = report.stat().st_mtime_ns, len(_jobs(out))
+    capsys.readouterr()
+    assert main(["run", str(suite), "--out", str(out), "--jobs", "1", "--no-progress", "--resume"]) == 0
+    text = capsys.readouterr().out
+    assert "(4 resumed, 0 run, 0 failed)" in text and "unchanged" in text
+    assert report.stat().st_mtime_ns == stamp and len(_jobs(out)) == n
