@@ -209,3 +209,20 @@ def test_elo_table_and_tradeoff_plot_render(opened):
     assert box["w"] > 300 and box["h"] > 100 and box["marks"] >= n
     rows = page.eval_on_selector_all("#tradeoff-table tbody tr", "rows => rows.length")
     assert rows == n
+
+
+def test_a_17_by_17_heat_map_fits_its_box(browser, tmp_path):
+    """With 17 candidates and significant pairs the heat map is drawn, and no column is clipped."""
+    from test_report_trust import _html, _records
+
+    recs, man = _records({f"candidate_{i:02d}": 0.6 + 0.02 * i for i in range(17)}, tasks=tuple(f"t{i}" for i in range(16)), noise=0.005, folds=2)
+    path = tmp_path / "heatmap.html"
+    path.write_text(_html(recs, man), encoding="utf-8")
+    page = browser.new_page()
+    try:
+        page.goto(path.as_uri(), wait_until="load")
+        box = page.evaluate("""() => { const t = document.querySelector('table.heatmap'); const w = t.closest('.tablewrap');
+            return {table: t.getBoundingClientRect().width, box: w.clientWidth, scroll: w.scrollWidth}; }""")
+        assert box["scroll"] <= box["box"] and box["table"] <= box["box"]
+    finally:
+        page.close()

@@ -60,7 +60,7 @@ span.sd{color:var(--muted);font-size:12px}.key{padding:0 5px;border-radius:3px}.
 .sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:-1px}
 table.kv th{text-align:left;color:var(--muted);font-weight:500;background:none;position:static;border-bottom:1px solid var(--line);padding-right:22px}
 table.kv td{text-align:left;white-space:normal}
-table.heatmap td{text-align:center;min-width:40px;border:1px solid #fff}table.heatmap td.diag{color:#b4bcc4}
+table.heatmap td{text-align:center;min-width:0;padding:3px 2px;font-size:11.5px;border:1px solid #fff}table.heatmap td.diag{color:#b4bcc4}
 table.heatmap th.vert{vertical-align:bottom;padding:4px 2px;background:none;position:static}
 table.heatmap th.vert span{writing-mode:vertical-rl;transform:rotate(180deg);display:inline-block;max-height:160px;overflow:hidden;text-overflow:ellipsis}
 .hm-legend{font-size:12.5px;color:var(--muted)}.chip{display:inline-block;width:12px;height:12px;border-radius:2px;vertical-align:-2px;margin:0 3px 0 10px}
