@@ -150,19 +150,28 @@ def _hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
-def _log(client: Any, run_id: str, content: dict[str, Any], ts: int) -> None:
+def _log(client: Any, run_id: str, content: dict[str, Any], ts: int, digest: str) -> None:
+    """Log params, metrics and tags in as few batches as MLflow allows; the content hash goes in the
+    last batch, so that a run interrupted half-way has none and is logged again next time."""
     from mlflow.entities import Metric, Param, RunTag
 
-    params = [Param(k, v) for k, v in content["params"].items()]
-    metrics = [Metric(k, v, ts, 0) for k, v in content["metrics"].items()]
-    metrics += [Metric(k, v, ts, step) for k, pts in content["steps"].items() for step, v in pts]
-    tags = [RunTag(k, v) for k, v in content["tags"].items()]
-    for i in range(0, max(len(params), 1), 100):
-        client.log_batch(run_id, params=params[i:i + 100])
-    for i in range(0, len(metrics), _BATCH):
-        client.log_batch(run_id, metrics=metrics[i:i + _BATCH])
-    for i in range(0, len(tags), 90):
-        client.log_batch(run_id, tags=tags[i:i + 90])
+    items: list[Any] = [Param(k, v) for k, v in content["params"].items()]
+    items += [Metric(k, v, ts, 0) for k, v in content["metrics"].items()]
+    items += [Metric(k, v, ts, step) for k, pts in content["steps"].items() for step, v in pts]
+    items += [RunTag(k, v) for k, v in content["tags"].items()] + [RunTag(CONTENT_TAG, digest)]
+    batch: dict[type, list[Any]] = {Param: [], Metric: [], RunTag: []}
+
+    def flush() -> None:
+        client.log_batch(run_id, metrics=batch[Metric], params=batch[Param], tags=batch[RunTag])
+        for v in batch.values():
+            v.clear()
+
+    for item in items:
+        kind = type(item)
+        if sum(map(len, batch.values())) >= _BATCH or (kind is not Metric and len(batch[kind]) >= 100):
+            flush()
+        batch[kind].append(item)
+    flush()
 
 
 def _search(client: Any, exp_id: str, filter_string: str) -> list[Any]:
@@ -211,8 +220,7 @@ def _parent(client: Any, exp_id: str, manifest: dict[str, Any], jobs: list[dict[
         content["params"] = {k: v for k, v in content["params"].items() if k not in found[0].data.params}
     else:
         run_id = client.create_run(exp_id, start_time=_ms(manifest.get("created")), run_name=content["tags"]["mlflow.runName"]).info.run_id
-    _log(client, run_id, content, _ms(manifest.get("created")) or 0)
-    client.set_tag(run_id, CONTENT_TAG, digest)
+    _log(client, run_id, content, _ms(manifest.get("created")) or 0, digest)
     client.set_terminated(run_id, "FINISHED")
     return run_id
 
@@ -268,8 +276,7 @@ def log_run(run_dir: str | Path, tracking_uri: str | None = None, *, artifacts: 
             created += not old
             start = _ms(job.get("started"))
             run = client.create_run(exp_id, start_time=start, tags={"mlflow.parentRunId": parent}, run_name=content["tags"]["mlflow.runName"])
-            _log(client, run.info.run_id, content, start or 0)
-            client.set_tag(run.info.run_id, CONTENT_TAG, digest)
+            _log(client, run.info.run_id, content, start or 0, digest)
             end = start + int(1000 * job["total_seconds"]) if start is not None and _finite(job.get("total_seconds")) else None
             client.set_terminated(run.info.run_id, "FINISHED" if job.get("state") == "ok" else "FAILED", end_time=end)
         for stale in existing.values():  # a job no longer in the records (should not happen; keep one per job)

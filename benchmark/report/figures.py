@@ -61,8 +61,8 @@ def _label(name: Any) -> str:
     return str(name).replace("$", r"\$")
 
 
-#: While :func:`capture` is active, every figure made by this module is also handed to its list
-#: (``benchmark.export`` saves them as standalone SVG and PDF files).
+#: While :func:`capture` is active, every figure made by this module is handed to its list instead of
+#: being rendered to inline SVG (``benchmark.export`` saves them as standalone SVG and PDF files).
 _SINK: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("figure_sink", default=None)
 
 
