@@ -71,7 +71,13 @@ def _per_task(a: Analysis, styles: Styles) -> Iterator[Drawing]:
 
 
 #: What is exported, in order (trade-off plot of the report issue: add its generator here).
-FIGURES: list[Callable[[Analysis, Styles], Iterator[Drawing]]] = [_cd, _learning_summary, _budget, _per_task]
+def _tradeoff(a: Analysis, styles: Styles) -> Iterator[Drawing]:
+    df = a.tradeoff
+    if df is not None and len(df):
+        yield "tradeoff", lambda: rf.tradeoff_figure(df, styles, score_label=a.tradeoff_label)
+
+
+FIGURES: list[Callable[[Analysis, Styles], Iterator[Drawing]]] = [_cd, _learning_summary, _budget, _tradeoff, _per_task]
 
 
 def _draw(make: Callable[[], Any]) -> Any:

@@ -80,6 +80,22 @@ def _raw(a: Analysis, line: LeaderRow, board: Board) -> dict[str, Any]:
     return {"score_mean": raw.mean, "score_sd": raw.sd}
 
 
+def _elo(a: Analysis, candidate: str) -> dict[str, Any]:
+    """The report's Elo (Bradley–Terry, anchored at 1000 on ``a.arena.reference``) with its bootstrap CI."""
+    frame = a.arena.frame.set_index("candidate") if a.arena is not None else pd.DataFrame()
+    if candidate not in frame.index:
+        return {"elo": math.nan, "elo_low": math.nan, "elo_high": math.nan}
+    row = frame.loc[candidate]
+    return {"elo": float(row["elo"]), "elo_low": float(row["elo_low"]), "elo_high": float(row["elo_high"])}
+
+
+def _elo_text(v: dict[str, Any]) -> str:
+    if not finite(v["elo"]):
+        return "--"
+    ci = f" [{v['elo_low']:.0f}, {v['elo_high']:.0f}]" if finite(v["elo_low"]) and finite(v["elo_high"]) else ""
+    return f"{v['elo']:.0f}{ci}"
+
+
 #: The leaderboard, left to right.  Elo (report issue): add one ``Column`` reading it from the analysis.
 LEADERBOARD: list[Column] = [
     Column("candidate", "l", lambda a, r, b: {"candidate": r.candidate}, lambda v: latex.escape(v["candidate"])),
@@ -92,6 +108,7 @@ LEADERBOARD: list[Column] = [
     Column("normalised", "r", lambda a, r, b: {"normalised_mean": r.normalised.mean, "normalised_sd": r.normalised.sd},
            lambda v: _spread_text(v["normalised_mean"], v["normalised_sd"])),
     Column("score", "r", _raw, lambda v: _spread_text(v["score_mean"], v["score_sd"]), shown=lambda a: a.show_raw),
+    Column("Elo [95% CI]", "r", lambda a, r, b: _elo(a, r.candidate), _elo_text, shown=lambda a: a.arena is not None),
     Column("failed", "r", lambda a, r, b: {"n_failed": r.n_failed}, lambda v: str(v["n_failed"])),
 ]
 
