@@ -226,6 +226,10 @@ def test_a_worker_that_cannot_load_the_estimator_records_infrastructure():
     rec = run_job(job)
     assert rec["state"] == "failed" and rec["error_kind"] == "infrastructure"
     assert "could not be loaded in this worker" in rec["error"]
+    # a worker that does not know a registered name (registered only in the driver): infrastructure too
+    unknown = dataclasses.replace(job, candidate=dataclasses.replace(job.candidate, base="only_in_the_driver", estimator=None))
+    rec = run_job(unknown)
+    assert rec["error_kind"] == "infrastructure" and "unknown candidate 'only_in_the_driver'" in rec["error"]
 
 
 def test_pipeline_and_class_and_preprocess_none(tmp_path):
