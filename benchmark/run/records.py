@@ -91,15 +91,18 @@ def failure_fields(exc: BaseException) -> dict[str, Any]:
     """The outcome fields of a computation that raised ``exc``; call it inside the ``except`` block.
 
     ``state`` and ``error_kind`` (``timeout``; ``infrastructure`` when a user estimator sent by
-    value could not be loaded in the worker; else ``model`` for an exception from the fit),
+    value could not be loaded in the worker, or the worker does not know the candidate; else
+    ``model`` for an exception from the fit),
     ``error``, ``traceback``; for ``TuningFailed`` also the failed ``trials`` and their counts.
     """
     from benchmark.candidates.custom import EstimatorTransportError
+    from benchmark.errors import InputError
     from benchmark.run.tuning import TuningFailed
 
     late = timed_out(exc)
     transport = isinstance(exc, EstimatorTransportError) or (
-        isinstance(exc, TuningFailed) and any(t.error and t.error.startswith("EstimatorTransportError") for t in exc.trials))
+        isinstance(exc, TuningFailed) and any(t.error and t.error.startswith("EstimatorTransportError") for t in exc.trials)
+    ) or (isinstance(exc, InputError) and "unknown candidate" in str(exc))  # the worker lacks what the driver has
     out: dict[str, Any] = {
         "state": "timeout" if late else "failed",
         "error_kind": "timeout" if late else "infrastructure" if transport else "model",

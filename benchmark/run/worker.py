@@ -161,6 +161,10 @@ def _fit_and_score(job: Job) -> dict[str, Any]:
         from benchmark.candidates.custom import load_estimator
 
         load_estimator(job.candidate.estimator)
+    else:  # a name the driver knows but this worker does not: infrastructure, before any trial
+        from benchmark.candidates import get_spec
+
+        get_spec(job.candidate.base)
     if job.final == "bag":
         from benchmark.run.bagged import bag_and_score
 
