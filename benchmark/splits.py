@@ -110,8 +110,9 @@ def _split_or_refuse(make, level: str, setting: int | float) -> list[Split]:
         raise
     except ValueError as exc:
         what = "folds" if level == "outer" else "inner"
-        raise InputError(f"cannot make the {level} splits ({what}: {setting}): {str(exc).splitlines()[0]}; "
-                         f"lower {what}, use a larger holdout fraction, or merge rare classes") from None
+        fix = "fewer folds" if level == "outer" else "a holdout fraction like 0.2 or fewer inner folds"
+        raise InputError(f"cannot make the {level} splits ({what}: {setting}): {str(exc).splitlines()[0].rstrip('. ')}; "
+                         f"use {fix}, or merge rare classes") from None
     for a, b in splits:
         if len(a) == 0 or len(b) == 0:
             raise InputError(f"the {level} split ({setting}) leaves no rows on one side; use a holdout fraction like 0.2 or fewer folds")

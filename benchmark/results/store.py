@@ -11,6 +11,8 @@ Layout of a run directory::
                      ensembles: oof/<task>/<fold>/<candidate>.npz (``allow_pickle=False``)
     test/            with ``final: bag``, every completed trial's bagged prediction on the outer
                      test fold: test/<task>/<fold>/<candidate>.npz (float32, ``allow_pickle=False``)
+    .lock            the run's lock: flock'ed exclusively by its one writer, shared by readers
+    records.corrupt  damaged lines ``--resume`` moved out of records.jsonl (only after damage)
 
 A job's line is written in one ``write`` and flushed to disk before the job counts as done, so
 a run killed at any moment loses at most the jobs in flight. A half-written last line, and a
