@@ -43,11 +43,10 @@ def export(run_dir: str | Path, out: str | Path | None = None, formats: tuple[st
     """Write the requested ``formats`` of the run at ``run_dir`` into ``out`` (default
     ``RUN_DIR/export``); returns the files written."""
     from benchmark.export import tables
-    from benchmark.export.csvsafe import write_csv
     from benchmark.export.data import write_parquet
     from benchmark.export.figures import write_figures
     from benchmark.export.latex import slug
-    from benchmark.serialize import write_text_atomic
+    from benchmark.serialize import csv_text, write_text_atomic
 
     bad = [f for f in formats if f not in FORMATS]
     if bad:
@@ -64,9 +63,9 @@ def export(run_dir: str | Path, out: str | Path | None = None, formats: tuple[st
     if "csv" in formats:
         import pandas as pd
 
-        written.append(write_csv(tables.leaderboard_frame(a), dest / "leaderboard.csv"))
+        written.append(write_text_atomic(dest / "leaderboard.csv", csv_text(tables.leaderboard_frame(a))))
         frames = [tables.task_frame(a, t) for t in a.tasks]
-        written.append(write_csv(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(), dest / "per_task.csv"))
+        written.append(write_text_atomic(dest / "per_task.csv", csv_text(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())))
     figs = tuple(f for f in ("svg", "pdf") if f in formats)
     if figs:
         written += write_figures(a, dest, figs)
