@@ -40,12 +40,28 @@ _IN_PROCESS: set[str] = set()
 
 
 def register(spec: CandidateSpec, *, replace: bool = False) -> None:
-    """Add a candidate to the registry (``replace=True`` to overwrite an existing name).
+    """Add a candidate to the registry of this process.
 
-    Its spaces are validated here (:func:`~benchmark.candidates.spaces.validate_spec`), so a bad
-    range is an :class:`InputError` naming ``register(NAME).spaces.KIND.PARAM`` now, not a failure
-    at fit time.  The candidate exists in this process only; for ``jobs > 1`` pass a
-    :class:`~benchmark.candidates.custom.Candidate` instead, or use a ``BENCHMARK_PLUGINS`` module.
+    Parameters
+    ----------
+    spec : CandidateSpec
+        Name, family, factory ``f(schema, params, *, seed, n_threads)``, spaces per kind, description.
+    replace : bool
+        Overwrite an existing name instead of raising.
+
+    Raises
+    ------
+    ValueError
+        The name is taken and ``replace`` is False.
+    InputError
+        A space entry is invalid, named ``register(NAME).spaces.KIND.PARAM`` — checked here
+        (:func:`~benchmark.candidates.spaces.validate_spec`), not at fit time.
+
+    Notes
+    -----
+    The candidate exists in this process only: a run with worker processes refuses it up front.
+    For ``jobs > 1`` or Dask pass a :class:`~benchmark.candidates.custom.Candidate` instead, or
+    list a module in ``BENCHMARK_PLUGINS``.
     """
     from dataclasses import replace as with_fields
 
