@@ -128,14 +128,16 @@ def _same_results(run_dir, reference):
 
 @pytest.mark.parametrize("ens_records", ["none", "failed empty library"])
 def test_lost_predictions_are_recomputed_on_resume(es_run, tmp_path, ens_records):
-    """oof/ deleted: killed after the base jobs (no ensemble records), or a run stored before the
-    fix (its ensembles failed with "empty library"). Resume reruns the base jobs whose predictions
-    are gone and gives the uninterrupted run's results."""
+    """oof/ deleted, then killed after the base jobs (no ensemble records); or a run stored before
+    the fix whose ensembles failed with "empty library" after knn's predictions were lost. Resume
+    reruns the base jobs whose predictions are gone and gives the uninterrupted run's results."""
     import shutil
 
     copy = tmp_path / "copy"
     shutil.copytree(es_run, copy)
-    shutil.rmtree(copy / "oof")
+    for path in (copy / "oof").rglob("*.npz"):
+        if ens_records == "none" or path.name.startswith("knn"):
+            path.unlink()
     lines = [json.loads(ln) for ln in (copy / "records.jsonl").read_text().splitlines()]
     kept = [r for r in lines if r.get("candidate") != "ens"]
     if ens_records != "none":  # what the code before the fix stored
@@ -144,6 +146,8 @@ def test_lost_predictions_are_recomputed_on_resume(es_run, tmp_path, ens_records
     (copy / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
     res = run_suite(parse_suite(SUITE), out=copy, resume=True, progress=False)
     assert res.n_failed == 0
+    rerun = [r["candidate"] for r in _jobs(copy)[len(kept):] if r["candidate"] != "ens"]
+    assert sorted(rerun) == sorted(["linear", "knn", "gb"] * 4 if ens_records == "none" else ["knn"] * 4)
     _same_results(copy, es_run)
     assert sorted(p.name for p in (copy / "oof").rglob("*.npz")) == sorted(p.name for p in (es_run / "oof").rglob("*.npz"))
     again = run_suite(parse_suite(SUITE), out=copy, resume=True, progress=False)  # nothing left to do
