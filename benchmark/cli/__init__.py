@@ -148,6 +148,9 @@ def _report(args: argparse.Namespace) -> int:
     store = Store(args.run_dir)
     store.read_manifest()  # clear error if not a run directory, before any lock file is made
     inside = args.out is None or Path(args.out).resolve().parent == store.root.resolve()
+    if inside:  # refuse mixed records before taking the writer's lock (which notes its holder in .lock): a refusal writes nothing
+        with store.reading():
+            require_unmixed(args.run_dir, force=args.force)
     with store.writing("bench report") if inside else store.reading():
         require_unmixed(args.run_dir, force=args.force)  # clear error if records are mixed
         if inside:

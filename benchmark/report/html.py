@@ -126,7 +126,7 @@ SECTIONS = (
     ("curves", "Data and budget", sections.curves_overview),
     ("tasks", "Per task", sections.per_task),
     ("fairness", "Fairness audit: budget and cost", sections.fairness),
-    ("failures", "Failures and missing results", sections.failures),
+    ("failures", "Failures and missing results", diagnostic_sections.failures),
     ("provenance", "Provenance", sections.provenance),
 )
 

@@ -23,11 +23,6 @@ from benchmark.report.analysis import Analysis, Spread
 from benchmark.report.audit import (
     Audit,
     PostHocGain,
-    curve_failures,
-    failure_groups,
-    missing_by_pair,
-    most_common,
-    trial_failures,
 )
 from benchmark.report.bag_views import bag_views
 from benchmark.report.conclusions import conclusions
@@ -539,56 +534,6 @@ def _budget_verdict(a: Analysis, au: Audit) -> str:
         items.append("✔ Every candidate was tuned and tested on identical splits (the fold hashes match on every task and fold)." if au.same_splits
                      else "⚠ Fold hashes differ between candidates on some folds: the splits were not shared.")
     return '<ul class="verdict">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
-
-
-# ---------------------------------------------------------------------------------------------
-# 7. Failures
-
-
-def failures(a: Analysis, styles: Styles) -> str:
-    out = ['<p class="note">Missing-results policy: a failed or missing job ranks <b>last</b> on its task in every ranking '
-           "(stats.rank(missing=\"last\")); per-task tests against the best use only candidates with a score on every outer fold; "
-           "mean scores use the completed folds.</p>"]
-    failed = a.failed_jobs
-    if failed:
-        groups = failure_groups(failed)
-        items = []
-        for (cand, error), rs in list(groups.items())[:100]:
-            where = ", ".join(f"{esc(r.get('task'))} fold {esc(r.get('fold'))}" for r in rs[:30]) + (f" and {len(rs) - 30} more" if len(rs) > 30 else "")
-            items.append(f"<details><summary>{swatch(styles.get(cand))}<b>{esc(cand)}</b> — {len(rs)} job{'s' if len(rs) > 1 else ''}: "
-                         f"<span class=\"err\">{esc(error)}</span></summary><p class=\"where\">Where: {where}</p>"
-                         f"<pre>{esc(rs[0].get('traceback', ''))}</pre></details>")
-        more = f"<p>… and {len(groups) - 100} more kinds of failure in records.jsonl.</p>" if len(groups) > 100 else ""
-        out.append(f"<h3>Failed jobs ({len(failed)})</h3><p class=\"note\">Grouped by candidate and error; open one for where it happened and the traceback of the first. "
-                   "The tag says why: [model] the fit raised, [timeout] a fit overran the suite's timeout, [crash] the worker process died, "
-                   "[infrastructure] the worker could not run the job or send its record.</p>"
-                   + "".join(items) + more)
-    else:
-        out.append("<p>No job failed.</p>")
-    out.append(diag.sensitivity(a, styles))
-    trial_fail = trial_failures(a.jobs)
-    if trial_fail:
-        rows = [[cand_cell(c, styles.get(c)), num(len(errs), 0), {"text": esc(_top(errs)), "cls": "text"}] for c, errs in trial_fail.items()]
-        out.append("<h3>Failed tuning trials</h3><p class=\"note\">A failed trial counts against the candidate's budget; the job goes on with the other trials.</p>"
-                   + table(["candidate", "failed trials", ("most common error", "", "text")], rows, sortable=True))
-    curve_fail = curve_failures(a.jobs)
-    if curve_fail:
-        rows = [[cand_cell(c, styles.get(c)), {"text": esc(k), "cls": "text"}, num(len(v), 0), {"text": esc(_top(v)), "cls": "text"}] for (c, k), v in curve_fail.items()]
-        out.append("<h3>Curve points not fitted</h3><p class=\"note\">These never fail a job; the curves simply lack the points.</p>"
-                   + table(["candidate", ("curve", "", "text"), "points", ("most common reason", "", "text")], rows, sortable=True))
-    if a.missing_jobs:
-        by = missing_by_pair(a.missing_jobs)
-        rows = [[{"text": esc(t)}, cand_cell(c, styles.get(c)), {"text": ", ".join(map(str, ks)), "sort": repr(len(ks)), "cls": "text"}] for (t, c), ks in by.items()]
-        out.append(f"<h3>Missing results ({len(a.missing_jobs)} of {a.expected_jobs} jobs)</h3>"
-                   "<p class=\"note\">The run is incomplete: these jobs have no record yet. Continue it with <code>bench run SUITE --resume --out RUN_DIR</code>; "
-                   "the report can be rebuilt at any time with <code>bench report RUN_DIR</code>.</p>"
-                   + table(["task", ("candidate", "", "text"), ("missing outer folds", "", "text")], rows, sortable=True))
-    return "".join(out)
-
-
-def _top(errors: list[str]) -> str:
-    msg, n = most_common(errors)
-    return f"{msg[:240]} (×{n})" if n > 1 else msg[:240]
 
 
 # ---------------------------------------------------------------------------------------------
