@@ -169,10 +169,11 @@ def main(argv: list[str] | None = None) -> int:
             for name, task in tasks.items():
                 metric = get_metric(suite.metric_for(task.kind))
                 for fold in plans[name].folds[: args.folds or None]:
+                    print(f"  {family}: {name}, outer fold {fold.index}", file=sys.stderr, flush=True)
                     rows.append(_measure(family, task, fold, metric, suite.effective_model_seed, args))
             print(f"\n== {family} ==  score: {', '.join(sorted({suite.metric_for(t.kind) for t in tasks.values()}))}; s: CPU seconds of the refit")
             print(_table(rows, greater))
-            print(_summary(rows, greater))
+            print(_summary(rows, greater), flush=True)
             all_rows += rows
     print(f"\n{time.perf_counter() - t0:.0f} s wall in all")
     if args.json:
