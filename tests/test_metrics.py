@@ -50,3 +50,33 @@ def test_directions_and_unknown_metric():
     assert METRICS["roc_auc"].oriented(0.7) == 0.7 and METRICS["rmse"].oriented(2.0) == -2.0
     with pytest.raises(InputError, match="unknown metric 'auc'.*roc_auc"):
         get_metric("auc")
+
+
+def test_roc_auc_equals_scikit_learn_with_ties_and_missing_classes():
+    """Our rank-based ROC AUC (fast enough for ensemble selection) against sklearn.metrics.roc_auc_score."""
+    from sklearn.metrics import roc_auc_score
+
+    from benchmark.metrics import get_metric
+
+    fn = get_metric("roc_auc").fn
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(200):
+        n, k = int(rng.integers(8, 150)), int(rng.integers(2, 6))
+        y = rng.integers(0, k, n)
+        p = np.round(rng.random((n, k)), 1) + 1e-3  # rounded: many ties
+        p /= p.sum(axis=1, keepdims=True)
+        present = np.unique(y)
+        if present.size < 2:
+            assert np.isnan(fn(y, p, k))
+            continue
+        if k == 2:
+            ref = roc_auc_score(y, p[:, 1])
+        elif present.size < k:
+            sub = p[:, present] / p[:, present].sum(axis=1, keepdims=True)
+            ref = roc_auc_score(y == present[1], sub[:, 1]) if present.size == 2 else roc_auc_score(y, sub, multi_class="ovr", labels=present)
+        else:
+            ref = roc_auc_score(y, p, multi_class="ovr", labels=np.arange(k))
+        assert fn(y, p, k) == pytest.approx(ref, abs=1e-12)
+        checked += 1
+    assert checked > 150
