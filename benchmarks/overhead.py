@@ -132,6 +132,8 @@ def direct_run(suite) -> tuple[float, float, dict[tuple[str, str, int], dict[str
     from threadpoolctl import threadpool_limits
 
     from benchmark.candidates import build_estimator
+    from benchmark.candidates.early_stopping import refit_rounds
+    from benchmark.candidates.outputs import boosting_rounds
     from benchmark.data.loaders import load_dataset
     from benchmark.run.worker import schema_of
     from benchmark.splits import make_plan
@@ -149,11 +151,15 @@ def direct_run(suite) -> tuple[float, float, dict[tuple[str, str, int], dict[str
                 Xtr, ytr = X.iloc[fold.train], y[fold.train]
                 for cand in suite.candidates:
                     seed = suite.effective_model_seed + fold.index
+                    rounds = []
                     for fit_idx, val_idx in fold.inner:  # the one configuration's inner CV (trial 0)
                         est = build_estimator(cand, schema, {}, seed=seed, n_threads=1).fit(Xtr.iloc[fit_idx], ytr[fit_idx])
+                        rounds.append(boosting_rounds(est))  # an early-stopped booster's kept rounds (None otherwise)
                         out = est.predict_proba(Xtr.iloc[val_idx]) if task.is_classification else est.predict(Xtr.iloc[val_idx])
                         _sk_metric(metric, ytr[val_idx], np.asarray(out, float), k)  # tuning scores one metric
-                    est = build_estimator(cand, schema, {}, seed=seed, n_threads=1).fit(Xtr, ytr)
+                    # the refit rule of the toolkit: an early-stopped booster trains its inner fits' rounds, scaled to all rows
+                    scaled = refit_rounds([r for r in rounds if r is not None], [len(f) for f, _ in fold.inner], len(fold.train))
+                    est = build_estimator(cand, schema, {} if scaled is None else {"rounds": scaled}, seed=seed, n_threads=1).fit(Xtr, ytr)
                     if task.is_classification:
                         test_out, train_out = est.predict_proba(X.iloc[fold.test]), est.predict_proba(Xtr)
                     else:
