@@ -167,8 +167,10 @@ def leaderboard_latex(a: Analysis) -> str:
                 if len(a.tasks) == 1 else "No test across tasks: " + latex.escape(a.rank_note) + ".")
     score = (f" Score: {latex.escape(a.raw_metric)}, mean $\\pm$ sd over {'the outer folds' if len(a.tasks) == 1 else 'tasks'}."
              if a.show_raw else "")
+    elo = (f" Elo: Bradley--Terry rating from every pairwise (task, fold) outcome, anchored at 1000 on "
+           f"\\texttt{{{latex.escape(a.arena.reference)}}}, with a 95\\% bootstrap interval over tasks." if a.arena is not None else "")
     caption = (f"Leaderboard. {caption_facts(a)} Mean rank over tasks (1 = best); normalised score per task "
-               f"0 = worst and 1 = best candidate (mean $\\pm$ sd).{score} {test}")
+               f"0 = worst and 1 = best candidate (mean $\\pm$ sd).{score} {test}{elo}")
     return latex.table([c.title for c in cols], rows, align="".join(c.align for c in cols), caption=caption,
                        label="tab:leaderboard", wide=len(cols) > 7)
 
