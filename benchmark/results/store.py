@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -37,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.errors import IncompatibleRunError, InputError, RunBusyError
-from benchmark.serialize import discard, disk_error, jsonable, write_bytes_atomic, write_text_atomic
+from benchmark.serialize import disk_error, jsonable, write_bytes_atomic, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -459,19 +460,15 @@ def save_oof(run_dir: str | Path, rec: Mapping[str, Any], payload: Mapping[str, 
 
 
 def _save_arrays(path: Path, payload: Mapping[str, np.ndarray], dtype: Any) -> Path:
-    """Write ``{"numbers", "preds"}`` atomically; a disk error is one line and leaves no temporary file."""
-    tmp = path.with_suffix(".tmp")
+    """Write ``{"numbers", "preds"}`` atomically (:func:`~benchmark.serialize.write_bytes_atomic`);
+    a disk error is one line and leaves no temporary file."""
+    buf = io.BytesIO()
+    np.savez(buf, numbers=np.asarray(payload["numbers"], dtype=np.int64), preds=np.asarray(payload["preds"], dtype=dtype))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            np.savez(fh, numbers=np.asarray(payload["numbers"], dtype=np.int64), preds=np.asarray(payload["preds"], dtype=dtype))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except OSError as exc:
-        discard(tmp)
         raise disk_error(exc, path) from None
-    return path
+    return write_bytes_atomic(path, buf.getvalue())
 
 
 def bagged_path(run_dir: str | Path, task: str, candidate: str, fold: int) -> Path:
