@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.errors import IncompatibleRunError, InputError, RunBusyError
+from benchmark.results.records import latest_jobs
 from benchmark.serialize import disk_error, jsonable, write_bytes_atomic, write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -496,11 +497,7 @@ def lost_bagged(run_dir: str | Path, records: list[Mapping[str, Any]]) -> list[s
 
     Such a job is not done: resume runs it again (its record stays; the new one wins).
     """
-    latest: dict[str, Mapping[str, Any]] = {}
-    for r in records:
-        if r.get("type") == "job":
-            latest[r["key"]] = r
-    return [k for k, r in latest.items() if expects_bagged(r) and not bagged_path(run_dir, r["task"], r["candidate"], r["fold"]).is_file()]
+    return [r["key"] for r in latest_jobs(records) if expects_bagged(r) and not bagged_path(run_dir, r["task"], r["candidate"], r["fold"]).is_file()]
 
 
 def load_oof(path: str | Path) -> tuple[np.ndarray, np.ndarray] | None:
