@@ -70,7 +70,7 @@ def _f1_macro(y: np.ndarray, proba: np.ndarray, k: int) -> float:
     return float(skm.f1_score(y, _labels(proba), average="macro", labels=np.arange(k), zero_division=0))
 
 
-def _binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
+def binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
     """ROC AUC as the Mann–Whitney statistic (average ranks for ties): the value
     ``sklearn.metrics.roc_auc_score`` gives, without its input checks, which cost milliseconds a
     call (ensemble selection scores thousands of blends)."""
@@ -90,16 +90,16 @@ def _roc_auc(y: np.ndarray, proba: np.ndarray, k: int) -> float:
     if present.size < 2:
         return float("nan")
     if k == 2:
-        return _binary_auc(y == present[-1], proba[:, 1])  # the greater label is the positive class, as in sklearn
+        return binary_auc(y == present[-1], proba[:, 1])  # the greater label is the positive class, as in sklearn
     if present.size < k:  # OvR over the classes present in this fold, renormalised
         proba = proba[:, present]
         proba = proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-15, None)
         if present.size == 2:
-            return _binary_auc(y == present[1], proba[:, 1])
+            return binary_auc(y == present[1], proba[:, 1])
     else:
         present = np.arange(k)
     # one-vs-rest, macro average over the classes (sklearn's multi_class="ovr", average="macro")
-    return float(np.mean([_binary_auc(y == c, proba[:, j]) for j, c in enumerate(present)]))
+    return float(np.mean([binary_auc(y == c, proba[:, j]) for j, c in enumerate(present)]))
 
 
 def _log_loss(y: np.ndarray, proba: np.ndarray, k: int) -> float:

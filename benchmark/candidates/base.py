@@ -59,6 +59,9 @@ class CandidateSpec:
     #: built by the runner after the other candidates, from their tuning trials (ensemble
     #: selection); it has no estimator of its own and runs no trials.
     post_hoc: bool = False
+    #: a job's CPU relative to a forest's on the same rows (measured on the standard suite): the
+    #: runner starts the costly jobs of each outer fold first, so no long job is left alone at the end
+    cost: float = 1.0
 
     def space_for(self, kind: str) -> Space:
         return dict(self.spaces.get("regression" if kind == "regression" else "classification", {}))

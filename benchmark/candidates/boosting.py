@@ -4,7 +4,8 @@ As in TabArena, every booster trains up to a large cap of rounds (``max_rounds``
 stops early on a split carved from the rows of its own fit (:mod:`benchmark.candidates.early_stopping`:
 the split, the adaptive patience, the rounds recorded). A suite sets ``max_rounds`` (or the
 library's own ``n_estimators`` / ``iterations`` / ``max_iter``, read as the cap), ``patience`` (an
-integer, or ``auto``), ``valid_fraction``, ``stopping_metric`` (``auto``: ROC AUC for binary tasks,
+integer, or ``auto``), ``min_patience`` (the floor of the ``auto`` patience; ``auto``: AutoGluon's
+300 rounds up to 10,000 rows), ``valid_fraction``, ``stopping_metric`` (``auto``: ROC AUC for binary tasks,
 else the loss; or ``loss``) and ``rounds`` (exactly that many rounds on every row, no early
 stopping) like any fixed parameter. The search spaces are TabArena's (see below); the learning
 rate runs from 0.005 to 0.1, which early stopping makes safe at both ends. Tuning trials
@@ -31,7 +32,7 @@ from benchmark.candidates.early_stopping import EarlyStoppedClassifier, EarlySto
 from benchmark.candidates.spaces import int_range, log_float, uniform_float
 
 #: The wrapper's own parameters; the rest go to the booster.
-_ES_PARAMS = ("max_rounds", "patience", "valid_fraction", "stopping_metric", "rounds")
+_ES_PARAMS = ("max_rounds", "patience", "min_patience", "valid_fraction", "stopping_metric", "rounds")
 
 
 def _early_stopped(schema: Schema, model: BaseEstimator, es: dict[str, Any], *, seed: int) -> BaseEstimator:
@@ -151,6 +152,7 @@ _CAP = {"max_rounds": 10_000}
 SPECS = [
     CandidateSpec(
         name="hist_gb",
+        cost=1.0,
         family="boosting",
         factory=make_hist_gb,
         description="scikit-learn HistGradientBoosting, native categoricals, its own early stopping (up to 10,000 rounds)",
@@ -159,6 +161,7 @@ SPECS = [
     ),
     CandidateSpec(
         name="xgboost",
+        cost=1.3,
         family="boosting",
         factory=make_xgboost,
         description="XGBoost (hist), early-stopped (up to 10,000 rounds), ordinal-encoded categoricals",
@@ -167,6 +170,7 @@ SPECS = [
     ),
     CandidateSpec(
         name="lightgbm",
+        cost=0.8,
         family="boosting",
         factory=make_lightgbm,
         description="LightGBM, early-stopped (up to 10,000 rounds), ordinal-encoded categoricals, row subsampling every round",
@@ -175,6 +179,7 @@ SPECS = [
     ),
     CandidateSpec(
         name="catboost",
+        cost=2.5,
         family="boosting",
         factory=make_catboost,
         description="CatBoost, early-stopped (up to 10,000 rounds), native categorical handling (ordered target statistics)",

@@ -59,6 +59,7 @@ def make_svm(schema: Schema, params: dict[str, Any], *, seed: int, n_threads: in
 SPECS = [
     CandidateSpec(
         name="dummy",
+        cost=0.1,
         family="baseline",
         factory=make_dummy,
         description="Chance-level baseline: class prior / mean (DummyClassifier, DummyRegressor)",
@@ -69,6 +70,7 @@ SPECS = [
     ),
     CandidateSpec(
         name="linear",
+        cost=0.1,
         family="linear",
         factory=make_linear,
         description="L2-regularised logistic regression / ridge regression on standardised, one-hot features",
@@ -79,6 +81,7 @@ SPECS = [
     ),
     CandidateSpec(
         name="knn",
+        cost=0.15,
         family="neighbors",
         factory=make_knn,
         description="k-nearest neighbours on standardised, one-hot features",
@@ -93,6 +96,7 @@ SPECS = [
     ),
     CandidateSpec(
         name="svm",
+        cost=0.25,
         family="kernel",
         factory=make_svm,
         description="RBF-kernel support vector machine (SVC with Platt probabilities / SVR)",

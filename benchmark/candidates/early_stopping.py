@@ -14,7 +14,8 @@
    imbalanced task bottoms out after a handful of rounds while AUC still improves, so stopping
    on it stops far too early. ``stopping_metric="loss"`` always uses the loss;
 3. stops when the metric has not improved for ``patience`` rounds (a classification loss must
-   drop by :data:`MIN_DELTA`: on separable classes it shrinks by crumbs for thousands of rounds)
+   drop by :data:`MIN_DELTA`, a regression loss by the share :data:`REL_DELTA` of its best: both
+   shrink by crumbs for thousands of rounds)
    and keeps the model as it was at the best round (XGBoost, LightGBM, CatBoost). scikit-learn's HistGB uses its own early
    stopping (``n_iter_no_change`` on ``X_val``), which cannot roll back, so it keeps every round
    it trained.
@@ -22,7 +23,9 @@
 **Patience** (``patience="auto"``) follows AutoGluon's adaptive rule: after a new best at round
 ``b`` the patience is ``0.3·b + 20`` rounds, never below a floor that depends on the number of
 rows (300 up to 10,000 rows, shrinking as ``300·10,000/n`` above, at least 20) and never above the
-cap. A small learning rate reaches its best late, so its patience grows with it. HistGB cannot
+cap. A small learning rate reaches its best late, so its patience grows with it. ``min_patience``
+(an integer) replaces that floor: AutoGluon's 300 rounds cost most of a fit that peaks after 100
+rounds, which on a CPU-sized suite is where the time goes (``suites/standard.yaml`` sets 50). HistGB cannot
 change its patience while training; it gets ``1/learning_rate`` rounds (10 to the floor), since
 every extra round it trains stays in the model. An integer ``patience`` is a fixed patience.
 An integer ``rounds`` trains exactly that many rounds (at most ``max_rounds``) on every row,
@@ -51,12 +54,19 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
+from benchmark.metrics import binary_auc
+
 #: Rounds trained when the rows are too few to carve an early-stopping split from.
 FALLBACK_ROUNDS = 100
 #: Fewest rows ``fit`` carves an early-stopping split from.
 MIN_ROWS = 10
 #: The least drop in a classification loss (log loss) that counts as an improvement.
 MIN_DELTA = 1e-4
+#: The least relative drop in a regression loss (RMSE) that counts as an improvement: 0.01%.
+#: RMSE on the held-out rows keeps falling by crumbs for thousands of rounds (concrete, 700 rows:
+#: best rounds of 8,000-9,900 at learning rate 0.02), so without it most regression fits ran to
+#: the cap for no measurable gain.
+REL_DELTA = 1e-4
 
 
 def refit_rounds(rounds: Sequence[int], fit_rows: Sequence[int], n_rows: int) -> int | None:
@@ -94,12 +104,13 @@ class Patience:
     (between ``floor`` and ``ceiling``). ``rate=0`` gives a fixed patience of ``max(floor, offset)``.
 
     Call :meth:`update` with each round's validation loss (lower is better); it returns whether
-    that round is a new best: below the best so far by more than ``min_delta``. :meth:`stop` says whether training should stop after ``round``.
+    that round is a new best: below the best so far by more than ``min_delta`` and by more than
+    ``rel_delta`` times the best. :meth:`stop` says whether training should stop after ``round``.
     """
 
-    def __init__(self, *, floor: int, ceiling: int, rate: float = 0.3, offset: int = 20, min_delta: float = 0.0) -> None:
+    def __init__(self, *, floor: int, ceiling: int, rate: float = 0.3, offset: int = 20, min_delta: float = 0.0, rel_delta: float = 0.0) -> None:
         self.floor, self.ceiling, self.rate, self.offset = int(floor), int(ceiling), float(rate), int(offset)
-        self.min_delta = float(min_delta)
+        self.min_delta, self.rel_delta = float(min_delta), float(rel_delta)
         self.best_round, self.best_loss, self.best_tie, self.last_round = 0, math.inf, math.inf, -1
         self.patience = self._patience(0)
 
@@ -113,7 +124,8 @@ class Patience:
         if not math.isfinite(loss):
             return False
         tie = math.inf if tie is None or not math.isfinite(tie) else float(tie)
-        better = loss < self.best_loss - self.min_delta
+        margin = self.min_delta if not math.isfinite(self.best_loss) else max(self.min_delta, self.rel_delta * abs(self.best_loss))
+        better = loss < self.best_loss - margin
         if not better and loss <= self.best_loss and tie < self.best_tie - MIN_DELTA:
             better = True
         if better:
@@ -166,6 +178,7 @@ class _EarlyStopped(MetaEstimatorMixin, BaseEstimator):
         *,
         max_rounds: int = 10_000,
         patience: int | str = "auto",
+        min_patience: int | str = "auto",
         valid_fraction: float | str = "auto",
         stopping_metric: str = "auto",
         rounds: int | None = None,
@@ -174,6 +187,7 @@ class _EarlyStopped(MetaEstimatorMixin, BaseEstimator):
         self.estimator = estimator
         self.max_rounds = max_rounds
         self.patience = patience
+        self.min_patience = min_patience
         self.valid_fraction = valid_fraction
         self.stopping_metric = stopping_metric
         self.rounds = rounds
@@ -185,6 +199,8 @@ class _EarlyStopped(MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"stopping_metric must be 'auto' or 'loss' (got {self.stopping_metric!r})")
         if self.patience != "auto" and (isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1):
             raise ValueError(f"patience must be 'auto' or a positive integer (got {self.patience!r})")
+        if self.min_patience != "auto" and (isinstance(self.min_patience, bool) or not isinstance(self.min_patience, int) or self.min_patience < 1):
+            raise ValueError(f"min_patience must be 'auto' or a positive integer (got {self.min_patience!r})")
         y = np.asarray(y).ravel()
         n = len(y)
         frac = valid_fraction_for(n) if self.valid_fraction == "auto" else float(self.valid_fraction)
@@ -219,17 +235,19 @@ class _EarlyStopped(MetaEstimatorMixin, BaseEstimator):
 
     def _stopper(self, n: int, cap: int, est: Any, library: str, auc: bool) -> Patience:
         # a loss on separable classes keeps shrinking by crumbs for thousands of rounds: only an
-        # improvement of more than MIN_DELTA counts (AUC and RMSE count every improvement)
+        # improvement of more than MIN_DELTA counts (AUC counts every improvement); RMSE must drop
+        # by REL_DELTA of its best
         delta = MIN_DELTA if self._classifier and not auc else 0.0
+        rel = 0.0 if self._classifier else REL_DELTA
         if self.patience != "auto":
             p = int(self.patience)
-            return Patience(floor=p, ceiling=max(p, 1), rate=0.0, offset=p, min_delta=delta)
-        floor = min(patience_floor(n), cap)
+            return Patience(floor=p, ceiling=max(p, 1), rate=0.0, offset=p, min_delta=delta, rel_delta=rel)
+        floor = min(patience_floor(n) if self.min_patience == "auto" else int(self.min_patience), cap)
         if library == "hist_gb":  # no rollback: every round past the best stays in the model
             lr = float(est.get_params().get("learning_rate") or 0.1)
             p = max(10, min(floor, int(round(1.0 / lr))))
-            return Patience(floor=p, ceiling=p, rate=0.0, offset=p, min_delta=delta)
-        return Patience(floor=floor, ceiling=cap, min_delta=delta)
+            return Patience(floor=p, ceiling=p, rate=0.0, offset=p, min_delta=delta, rel_delta=rel)
+        return Patience(floor=floor, ceiling=cap, min_delta=delta, rel_delta=rel)
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "estimator_")
@@ -341,10 +359,52 @@ def _fit_catboost(est, Xf, yf, Xe, ye, stopper: Patience, cap: int, auc: bool) -
     return int(est.tree_count_), stopper.last_round + 1
 
 
+class HistGBRoundAUC:
+    """ROC AUC of a binary HistGB during its own early stopping: what ``scoring="roc_auc"`` gives,
+    at a small part of the cost.
+
+    scikit-learn calls its scorer twice a round (the held-out rows and a training sample). With
+    ``"roc_auc"`` the scorer validates its inputs, works out the target type and binarizes the
+    labels every time: about 95% of a HistGB fit's CPU on 1,000 rows. A callable scorer is worse:
+    scikit-learn then predicts with every tree so far, each round. This one keeps each set's raw
+    predictions, adds only the trees of the rounds it has not seen, and ranks them
+    (:func:`benchmark.metrics.binary_auc`; a constant baseline does not change a rank). One
+    instance serves one fit.
+    """
+
+    def __init__(self) -> None:
+        self._raw: dict[int, tuple[np.ndarray, int]] = {}
+
+    def __call__(self, estimator: Any, X: Any, y: Any) -> float:
+        raw, seen = self._raw.get(id(X), (None, 0))
+        if raw is None or len(raw) != X.shape[0]:
+            raw, seen = np.zeros(X.shape[0]), 0
+        missing = estimator._bin_mapper.missing_values_bin_idx_
+        for (tree,) in estimator._predictors[seen:]:
+            raw += tree.predict_binned(X, missing, 1)
+        self._raw[id(X)] = (raw, len(estimator._predictors))
+        return binary_auc(np.asarray(y) == estimator.classes_[-1], raw)
+
+    def clear(self) -> None:
+        self._raw.clear()
+
+
+def _hist_gb_tol(stopper: Patience, yf: np.ndarray, auc: bool) -> float:
+    """HistGB's absolute ``tol``: the stopper's ``min_delta``; for a regression, ``rel_delta`` of
+    the loss of predicting the mean (half the variance of ``y``: scikit-learn cannot measure
+    against the best loss so far)."""
+    tol = max(stopper.min_delta, 1e-7)
+    if stopper.rel_delta and not auc and np.issubdtype(np.asarray(yf).dtype, np.number):
+        tol = max(tol, stopper.rel_delta * 0.5 * float(np.var(yf)))
+    return tol
+
+
 def _fit_hist_gb(est, Xf, yf, Xe, ye, stopper: Patience, cap: int, auc: bool) -> tuple[int, int]:
-    est.set_params(max_iter=cap, early_stopping=True, n_iter_no_change=stopper.patience, scoring="roc_auc" if auc else "loss",
-                   tol=max(stopper.min_delta, 1e-7))
+    est.set_params(max_iter=cap, early_stopping=True, n_iter_no_change=stopper.patience, scoring=HistGBRoundAUC() if auc else "loss",
+                   tol=_hist_gb_tol(stopper, yf, auc))
     est.fit(Xf, yf, X_val=Xe, y_val=ye)
+    if isinstance(est.scoring, HistGBRoundAUC):
+        est.scoring.clear()  # the raw predictions served this fit only
     scores = np.asarray(est.validation_score_)[1:]  # scikit-learn's scores are higher-is-better
     if len(scores):
         stopper.best_round, stopper.last_round = int(np.argmax(scores)), len(scores) - 1

@@ -165,6 +165,7 @@ def make_ensemble_selection(schema: Schema, params: dict[str, Any], *, seed: int
 SPECS = [
     CandidateSpec(
         name="bagging",
+        cost=0.5,
         family="ensemble",
         factory=make_bagging,
         description="Bagging over decision trees (params: base_learner: <candidate> to bag another model)",
@@ -172,6 +173,7 @@ SPECS = [
     ),
     CandidateSpec(
         name="adaboost",
+        cost=0.9,
         family="ensemble",
         factory=make_adaboost,
         description="AdaBoost (SAMME / R2) over shallow decision trees",
@@ -179,6 +181,7 @@ SPECS = [
     ),
     CandidateSpec(
         name="voting",
+        cost=0.4,
         family="ensemble",
         factory=make_voting,
         description="Soft vote of member candidates at their defaults (params: members: [linear, random_forest, knn])",
@@ -186,6 +189,7 @@ SPECS = [
     ),
     CandidateSpec(
         name="stacking",
+        cost=2.5,
         family="ensemble",
         factory=make_stacking,
         description="Stacking: members' out-of-fold predictions → logistic/ridge meta-learner (params: members, passthrough)",
@@ -196,6 +200,7 @@ SPECS = [
     ),
     CandidateSpec(
         name="ensemble_selection",
+        cost=1.0,
         family="ensemble",
         factory=make_ensemble_selection,
         description="Greedy ensemble selection (Caruana) over the configurations the other candidates tried (params: library, rounds)",

@@ -273,6 +273,7 @@ _REGRESSION_SPACE = {
 SPECS = [
     CandidateSpec(
         name="realmlp",
+        cost=2.5,
         family="neural",
         factory=make_realmlp,
         description="RealMLP (pytabkit): tuned defaults first, robust scaling + smooth clipping, PBLD embeddings, best epoch on a carved split (GPU when present)",

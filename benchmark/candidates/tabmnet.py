@@ -193,6 +193,7 @@ _TABM_SPACE = {
 SPECS = [
     CandidateSpec(
         name="tabm",
+        cost=3.0,
         family="neural",
         factory=make_tabm,
         description="TabM-mini (tabm package): an efficient ensemble of 32 MLPs, piecewise-linear numeric embeddings, early stopping (GPU when present)",

@@ -42,6 +42,7 @@ _CLASS_SPACE = {**_FOREST_SPACE, "criterion": {"type": "categorical", "choices":
 SPECS = [
     CandidateSpec(
         name="random_forest",
+        cost=1.3,
         family="trees",
         factory=make_random_forest,
         description="Random forest (scikit-learn), 200 trees, ordinal-encoded categoricals",
@@ -50,6 +51,7 @@ SPECS = [
     ),
     CandidateSpec(
         name="extra_trees",
+        cost=1.0,
         family="trees",
         factory=make_extra_trees,
         description="Extremely randomised trees (scikit-learn), 200 trees, ordinal-encoded categoricals",

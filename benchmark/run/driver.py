@@ -228,7 +228,9 @@ def _task_refs(suite: Suite, tasks: dict[str, Any], *, in_memory: bool) -> dict[
 
 
 def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan], *, in_memory: bool, n_threads: int) -> list[Job]:
-    """The full design, ordered fold-major so partial runs cover every candidate evenly."""
+    """The full design, ordered fold-major so partial runs cover every candidate evenly; within
+    an outer fold, the costliest jobs first (:func:`job_cost`), so the queue ends on short jobs
+    and no worker idles while one long job finishes."""
     from benchmark.run.ensembles import library_names
 
     jobs = []
@@ -237,6 +239,7 @@ def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan],
     keep_oof = {n for c in post_hoc for n in library_names(c, suite.candidates)}
     n_folds = max(len(p) for p in plans.values())
     for k in range(n_folds):
+        fold_jobs: list[Job] = []
         for cfg in suite.tasks:
             plan = plans[cfg.name]
             if k >= len(plan):
@@ -245,7 +248,7 @@ def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan],
             for cand in suite.candidates:
                 if cand in post_hoc:
                     continue
-                jobs.append(
+                fold_jobs.append(
                     Job(
                         task=refs[cfg.name],
                         candidate=cand,
@@ -264,7 +267,20 @@ def expand_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan],
                         final=suite.final,
                     )
                 )
+        jobs.extend(sorted(fold_jobs, key=job_cost, reverse=True))  # stable: ties keep the suite's order
     return jobs
+
+
+def job_cost(job: Job) -> float:
+    """A job's expected CPU, up to a constant: its candidate's :attr:`CandidateSpec.cost` times
+    its outer training rows. Used to order the queue only; a user's own estimator counts 1."""
+    from benchmark.candidates.catalog import spec_of
+
+    try:
+        cost = float(spec_of(job.candidate).cost)
+    except InputError:  # a name only a worker knows: ordering is no place to fail
+        cost = 1.0
+    return cost * len(job.fold.train)
 
 
 def expand_selection_jobs(suite: Suite, tasks: dict[str, Any], plans: dict[str, FoldPlan], store: Store, *, in_memory: bool, n_threads: int,
