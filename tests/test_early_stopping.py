@@ -286,9 +286,70 @@ def test_fixed_rounds_and_the_library_rounds_parameter_as_the_cap():
         assert boosting_rounds(est.fit(X, y)) <= 7
 
 
-@pytest.mark.parametrize(("param", "value"), [("stopping_metric", "AUC"), ("patience", 0), ("patience", "soon")])
+@pytest.mark.parametrize(("param", "value"), [("stopping_metric", "AUC"), ("patience", 0), ("patience", "soon"), ("min_patience", 0), ("min_patience", "low")])
 def test_bad_early_stopping_settings_fail_the_fit_with_a_clear_message(param, value):
     X, y = _frame(60)
     est = build_estimator(_config("lightgbm", **{param: value}), _schema(), {}, seed=0)
     with pytest.raises(ValueError, match=param):
         est.fit(X, y)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cheaper stopping: HistGB's AUC from cached raw predictions, the patience floor, the RMSE tolerance
+
+
+def test_histgb_round_auc_gives_the_same_scores_and_rounds_as_sklearns_roc_auc():
+    from sklearn.datasets import make_classification
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+
+    from benchmark.candidates.early_stopping import HistGBRoundAUC
+
+    X, y = make_classification(600, 8, flip_y=0.2, random_state=1)
+    X[::9, 2] = np.nan  # missing values take their own bin
+    y = np.where(y == 1, "yes", "no")  # string labels: the positive class is the greater one
+    fits = {}
+    for name, scoring in (("sklearn", "roc_auc"), ("ours", HistGBRoundAUC())):
+        fits[name] = HistGradientBoostingClassifier(max_iter=400, early_stopping=True, n_iter_no_change=40, scoring=scoring,
+                                                    learning_rate=0.05, random_state=0).fit(X[:480], y[:480], X_val=X[480:], y_val=y[480:])
+    ours, ref = fits["ours"], fits["sklearn"]
+    assert ours.n_iter_ == ref.n_iter_ > 40
+    np.testing.assert_allclose(ours.validation_score_, ref.validation_score_, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ours.train_score_, ref.train_score_, rtol=0, atol=1e-12)
+    # and the last validation score is the AUC of the fitted model, computed independently
+    assert ours.validation_score_[-1] == pytest.approx(roc_auc_score(y[480:] == "yes", ours.decision_function(X[480:])), abs=1e-12)
+
+
+def test_min_patience_replaces_the_row_dependent_floor():
+    X, y = _frame(400)
+    for floor in ("auto", 5):
+        est = build_estimator(_config("xgboost", min_patience=floor), _schema(), {"learning_rate": 0.3}, seed=0).fit(X, y)
+        es = est[-1]
+        best = es.n_rounds_ - 1
+        expected_floor = 300 if floor == "auto" else 5
+        assert es.patience_ == max(expected_floor, round(0.3 * best + 20))
+        assert es.n_rounds_trained_ <= es.n_rounds_ + es.patience_
+    # HistGB's patience is 1/learning_rate, clipped to [10, floor]
+    hist = build_estimator(_config("hist_gb", min_patience=12), _schema(), {"learning_rate": 0.01}, seed=0).fit(X, y)
+    assert hist[-1].patience_ == 12
+
+
+def test_a_regression_loss_must_fall_by_a_share_of_its_best():
+    from benchmark.candidates.early_stopping import REL_DELTA
+
+    crumbs = Patience(floor=5, ceiling=5, rate=0.0, offset=5, rel_delta=REL_DELTA)
+    loss = 100.0
+    crumbs.update(0, loss)
+    for r in range(1, 7):
+        loss *= 1 - REL_DELTA / 10  # each round 0.001% better: crumbs
+        crumbs.update(r, loss)
+    assert crumbs.best_round == 0 and crumbs.stop(5)
+    real = Patience(floor=5, ceiling=5, rate=0.0, offset=5, rel_delta=REL_DELTA)
+    for r, value in enumerate([100.0, 99.0, 98.5]):  # 1% and 0.5% better: improvements
+        real.update(r, value)
+    assert real.best_round == 2
+    # the regressors stop on it; the classifiers keep their absolute MIN_DELTA
+    X, y = _frame(300)
+    reg = build_estimator(_config("lightgbm"), Schema("regression", numeric=("id", "x1", "x2"), categorical=("color",)), {}, seed=0)
+    reg.fit(X, X["x1"].to_numpy() * 3 + np.random.default_rng(0).normal(size=len(X)))
+    assert reg[-1].stopped_early_
