@@ -10,8 +10,8 @@ test folds, and the mean rank of ``realmlp`` and ``tabm``.
    inner (validation) score. It is the fair rival: the best by test score is picked with
    hindsight. The table gives the mean difference per task (positive: the ensemble is better)
    and how many folds the ensemble won, tied and lost;
-3. **the nets**: ``realmlp`` and ``tabm``'s mean rank among all candidates and among the single
-   models.
+3. **the nets** (every candidate of the ``neural`` family): mean rank among all candidates and
+   among the single models (no ``ensemble`` family, no post-hoc candidate).
 
     .venv/bin/python benchmarks/suite_results.py reports/standard-...     # any run directory
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +31,19 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmark.metrics import greater_is_better  # noqa: E402
+from benchmark.candidates import get_spec  # noqa: E402
+from benchmark.errors import InputError  # noqa: E402
+from benchmark.metrics import get_metric  # noqa: E402
 from benchmark.results.table import ResultTable  # noqa: E402
 
-POST_HOC = "ensemble_selection"
+
+def _family(base: str) -> str:
+    """The registered family of a candidate's base (``post hoc`` for ensemble selection)."""
+    try:
+        spec = get_spec(str(base))
+    except InputError:  # a user's own estimator
+        return "user"
+    return "post hoc" if spec.post_hoc else spec.family
 
 
 def results_table(table: ResultTable) -> pd.DataFrame:
@@ -47,17 +57,17 @@ def results_table(table: ResultTable) -> pd.DataFrame:
 def ensemble_vs_single(df: pd.DataFrame) -> pd.DataFrame:
     rows = []
     ok = df[df["state"] == "ok"]
+    post_hoc = ok["base"].map(_family) == "post hoc"
     for (task, fold), grp in ok.groupby(["task", "fold"], sort=False):
-        metric = grp["metric"].iloc[0]
-        sign = 1.0 if greater_is_better(metric) else -1.0
-        ens = grp[grp["candidate"] == POST_HOC]
-        single = grp[(grp["candidate"] != POST_HOC) & grp["best_inner_score"].notna()]
+        metric = get_metric(grp["metric"].iloc[0])
+        ens = grp[post_hoc[grp.index]]
+        single = grp[~post_hoc[grp.index] & grp["best_inner_score"].notna()]
         if ens.empty or single.empty:
             continue
-        pick = single.loc[(sign * single["best_inner_score"].astype(float)).idxmax()]
-        e, s = float(ens[f"test_{metric}"].iloc[0]), float(pick[f"test_{metric}"])
-        rows.append({"task": task, "fold": fold, "metric": metric, "ensemble": e, "best_single": s,
-                     "picked": pick["candidate"], "better_by": sign * (e - s)})
+        pick = single.loc[single["best_inner_score"].astype(float).map(metric.oriented).idxmax()]
+        e, s = float(ens[f"test_{metric.name}"].iloc[0]), float(pick[f"test_{metric.name}"])
+        rows.append({"task": task, "fold": fold, "metric": metric.name, "ensemble": e, "best_single": s,
+                     "picked": pick["candidate"], "better_by": metric.oriented(e) - metric.oriented(s)})
     return pd.DataFrame(rows)
 
 
@@ -72,11 +82,15 @@ def summarise(pairs: pd.DataFrame) -> pd.DataFrame:
 
 
 def net_ranks(table: ResultTable) -> dict[str, tuple[float, float]]:
-    block = table.to_block(oriented=True)
-    ranks_all = block.rank(axis=1, ascending=False, method="average", na_option="bottom")
-    singles = block.drop(columns=[c for c in ("ensemble_selection", "voting", "stacking", "bagging", "adaboost") if c in block.columns])
-    ranks_single = singles.rank(axis=1, ascending=False, method="average", na_option="bottom")
-    return {n: (float(ranks_all[n].mean()), float(ranks_single[n].mean())) for n in ("realmlp", "tabm", "mlp", "resnet", "catboost", "lightgbm") if n in block.columns}
+    """Mean rank of each net among all candidates and among the single models (the leaderboard's
+    ranks on the table cut to candidates whose family is neither ``ensemble`` nor post hoc)."""
+    families = table.df.drop_duplicates("candidate").set_index("candidate")["base"].map(_family)
+    singles = [c for c in table.candidates if families.get(c) not in ("ensemble", "post hoc")]
+    single_table = replace(table, df=table.df[table.df["candidate"].isin(singles)], candidates=singles)
+    ranks_all = table.leaderboard().set_index("candidate")["mean_rank"]
+    ranks_single = single_table.leaderboard().set_index("candidate")["mean_rank"]
+    nets = [c for c in table.candidates if families.get(c) == "neural"]
+    return {n: (float(ranks_all[n]), float(ranks_single[n])) for n in nets}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -389,19 +389,17 @@ class HistGBRoundAUC:
         self._raw.clear()
 
 
-def _hist_gb_tol(stopper: Patience, yf: np.ndarray, auc: bool) -> float:
+def _hist_gb_tol(stopper: Patience, yf: np.ndarray) -> float:
     """HistGB's absolute ``tol``: the stopper's ``min_delta``; for a regression, ``rel_delta`` of
     the loss of predicting the mean (half the variance of ``y``: scikit-learn cannot measure
     against the best loss so far)."""
     tol = max(stopper.min_delta, 1e-7)
-    if stopper.rel_delta and not auc and np.issubdtype(np.asarray(yf).dtype, np.number):
-        tol = max(tol, stopper.rel_delta * 0.5 * float(np.var(yf)))
-    return tol
+    return max(tol, stopper.rel_delta * 0.5 * float(np.var(yf))) if stopper.rel_delta else tol
 
 
 def _fit_hist_gb(est, Xf, yf, Xe, ye, stopper: Patience, cap: int, auc: bool) -> tuple[int, int]:
     est.set_params(max_iter=cap, early_stopping=True, n_iter_no_change=stopper.patience, scoring=HistGBRoundAUC() if auc else "loss",
-                   tol=_hist_gb_tol(stopper, yf, auc))
+                   tol=_hist_gb_tol(stopper, yf))
     est.fit(Xf, yf, X_val=Xe, y_val=ye)
     if isinstance(est.scoring, HistGBRoundAUC):
         est.scoring.clear()  # the raw predictions served this fit only

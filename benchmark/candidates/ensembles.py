@@ -200,7 +200,6 @@ SPECS = [
     ),
     CandidateSpec(
         name="ensemble_selection",
-        cost=1.0,
         family="ensemble",
         factory=make_ensemble_selection,
         description="Greedy ensemble selection (Caruana) over the configurations the other candidates tried (params: library, rounds)",

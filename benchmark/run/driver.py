@@ -410,24 +410,8 @@ def run_suite(
     t0 = time.perf_counter()
     executor = parse_executor(executor)
     check_reachable(executor)  # before anything is written
-    _refuse_in_process_candidates(suite, out_of_process=jobs > 1 or isolate or executor != "local" or suite.timeout is not None or suite.retries > 0)
-    in_memory = tasks is not None
     isolate = isolate or suite.timeout is not None or suite.retries > 0
-    early: list[Any] = []
-    if not resume and not in_memory and executor == "local" and (jobs > 1 or isolate):
-        # a new run has jobs to run: the workers start (import, spawn) while this process loads
-        # the data and makes the plans, instead of after
-        early.append(make_executor(jobs, {}, retries=suite.retries, isolate=isolate, executor=executor))
-    try:
-        return _run_suite(suite, out=out, jobs=jobs, resume=resume, force=force, progress=progress, tasks=tasks, isolate=isolate,
-                          executor=executor, early=early, t0=t0)
-    finally:
-        for p in early:
-            p.close(cancel=True)  # a no-op when the run closed it; after an error, stops the workers
-
-
-def _run_suite(suite: Suite, *, out, jobs: int, resume: bool, force: bool, progress: bool, tasks, isolate: bool, executor: str,
-               early: list[Any], t0: float) -> RunResult:
+    _refuse_in_process_candidates(suite, out_of_process=jobs > 1 or isolate or executor != "local")
     in_memory = tasks is not None
     tasks = tasks if tasks is not None else load_tasks(suite)
     plans = make_plans(suite, tasks)
@@ -442,7 +426,7 @@ def _run_suite(suite: Suite, *, out, jobs: int, resume: bool, force: bool, progr
     with store.writing():  # one writer per run directory; a second driver stops here
         _check_resumable(store, manifest, resume=resume, force=force)  # again: another writer may have come first
         n_total, n_done, n_failed, n_run = _run_locked(suite, store, manifest, tasks, plans, in_memory=in_memory, jobs=jobs,
-                                                       isolate=isolate, executor=executor, progress=progress, early=early)
+                                                       isolate=isolate, executor=executor, progress=progress)
         from benchmark.results.table import RESULTS_CSV, export_run
 
         if n_run or not (store.up_to_date(RESULTS_CSV) and store.up_to_date("trials.csv")):  # nothing new: the exports stand
@@ -460,10 +444,10 @@ def _check_resumable(store: Store, manifest: dict[str, Any], *, resume: bool, fo
 
 
 def _run_locked(suite: Suite, store: Store, manifest: dict[str, Any], tasks: dict[str, Any], plans: dict[str, FoldPlan], *,
-                in_memory: bool, jobs: int, isolate: bool, executor: Any, progress: bool, early: list[Any] | None = None) -> tuple[int, int, int, int]:
+                in_memory: bool, jobs: int, isolate: bool, executor: Any, progress: bool) -> tuple[int, int, int, int]:
     """The body of :func:`run_suite`, run while it holds the run directory's lock:
-    (jobs in all, jobs done before, jobs that failed now, jobs computed now). ``early``: an
-    executor already started for this run (used instead of starting one)."""
+    (jobs in all, jobs done before, jobs that failed now, jobs computed now). ``isolate`` already
+    includes what the suite's ``timeout`` and ``retries`` ask for."""
     if store.exists():
         store.repair()
         manifest["created"] = store.read_manifest().get("created", manifest["created"])
@@ -487,10 +471,7 @@ def _run_locked(suite: Suite, store: Store, manifest: dict[str, Any], tasks: dic
 
     def pool():
         if not pools:
-            if early:
-                pools.append(early.pop())
-            else:
-                pools.append(make_executor(jobs, tasks if in_memory else {}, retries=suite.retries, isolate=isolate, executor=executor))
+            pools.append(make_executor(jobs, tasks if in_memory else {}, retries=suite.retries, isolate=isolate, executor=executor))
         return pools[0]
 
     n_run = len(todo)
