@@ -6,10 +6,12 @@
 3. **harness overhead**: toolkit ÷ hand-written scikit-learn loop on the fixed design of
    ``benchmarks/overhead.py`` (target ≤ 1.03; reuses its functions);
 4. **2 workers vs 1** on the same design (target ≥ 1.9× on a quiet machine), with where the
-   missing time goes: start-up before the first job, time outside the jobs, and the tail (the
-   last job running alone while the other worker idles);
+   missing time goes: time outside the jobs and the tail (the last job running alone while the
+   other worker idles); measured warm (each run adopts the workers the run before it parked, as
+   every run after the first in a process does) and cold (each run spawns its workers);
 5. **re-running a finished run** (``bench run --resume`` on the quick run of 1; target ≤ 2 s,
-   zero fits, the report not rebuilt);
+   zero fits, the report not rebuilt), and the same with ``--force`` (the full resume path,
+   which does not use the run's ``finished.json`` stamp);
 6. **disk used by saved predictions** (``test/`` and ``oof/``) per job of the quick run.
 
     .venv/bin/python benchmarks/targets.py                     # 1, 3-6 (about 5 minutes on 2 quiet cores)
@@ -43,7 +45,7 @@ import overhead  # noqa: E402  (benchmarks/overhead.py: the fixed design, the lo
 from benchmark.config import parse_suite  # noqa: E402
 
 
-def bench_run(suite: str, out: Path, *, jobs: int, final: str | None, resume: bool = False) -> tuple[float, str, int]:
+def bench_run(suite: str, out: Path, *, jobs: int, final: str | None, resume: bool = False, force: bool = False) -> tuple[float, str, int]:
     """``bench run SUITE`` in a subprocess; (wall seconds, its output, exit code).  The CPU seconds
     of it and its workers go to ``LAST_CPU`` (robust to other load on the machine)."""
     cmd = [sys.executable, "-m", "benchmark", "run", suite, "--out", str(out), "--jobs", str(jobs), "--no-progress"]
@@ -51,6 +53,8 @@ def bench_run(suite: str, out: Path, *, jobs: int, final: str | None, resume: bo
         cmd += ["--final", final]
     if resume:
         cmd.append("--resume")
+    if force:
+        cmd.append("--force")
     t0, c0 = time.perf_counter(), _children_cpu()
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     LAST_CPU[0] = _children_cpu() - c0
@@ -172,15 +176,27 @@ def main() -> None:
         tk_wall, tk_cpu, _, d0 = overhead.toolkit_run(suite, jobs=1)
         fig["overhead"] = {"loop_wall": loop_wall, "loop_cpu": loop_cpu, "toolkit_wall": tk_wall, "toolkit_cpu": tk_cpu}
         rows.append(("harness overhead, toolkit ÷ hand-written loop", f"{tk_wall / loop_wall:.3f} wall, {tk_cpu / loop_cpu:.3f} CPU", "≤ 1.03"))
+        from benchmark.run.executors.local import close_parked
+
+        # cold: every run spawns its workers (a fresh process, as `bench run`)
+        close_parked()
+        c1, _, _, e1 = overhead.toolkit_run(suite, jobs=1, isolate=True)
+        close_parked()
+        c2, _, rc2, e2 = overhead.toolkit_run(suite, jobs=2)
+        cold_where = tail_and_startup(rc2, c2, 2)
+        # warm: both runs adopt the workers the run before parked (later runs in one process)
         w1, _, r1, d1 = overhead.toolkit_run(suite, jobs=1, isolate=True)
         w2, _, r2, d2 = overhead.toolkit_run(suite, jobs=2)
+        close_parked()
         where = tail_and_startup(r2, w2, 2)
-        fig["parallel"] = {"one": w1, "two": w2, **where}
-        rows.append(("2 workers vs 1 (overhead design)", f"{w1 / w2:.2f}× ({w1:.1f} s / {w2:.1f} s)", "≥ 1.9×"))
+        fig["parallel"] = {"one": w1, "two": w2, **where, "cold_one": c1, "cold_two": c2, "cold_outside_jobs": cold_where["outside_jobs"]}
+        rows.append(("2 workers vs 1, warm workers (overhead design)", f"{w1 / w2:.2f}× ({w1:.1f} s / {w2:.1f} s)", "≥ 1.9×"))
         rows.append(("  where the 2-worker time goes", f"ideal {where['ideal']:.1f} s; longest job {where['longest_job']:.1f} s; "
-                     f"worker imbalance (tail) {where['imbalance']:.1f} s; outside the jobs (start-up, shipping) {where['outside_jobs']:.1f} s", ""))
+                     f"worker imbalance (tail) {where['imbalance']:.1f} s; outside the jobs (shipping, records) {where['outside_jobs']:.1f} s", ""))
+        rows.append(("2 workers vs 1, cold start (each run spawns)", f"{c1 / c2:.2f}× ({c1:.1f} s / {c2:.1f} s); outside the jobs "
+                     f"{cold_where['outside_jobs']:.1f} s", "(start-up is the same for 1 or 2)"))
         if not a.keep:
-            for d in (d0, d1, d2):
+            for d in (d0, d1, d2, e1, e2):
                 shutil.rmtree(d, ignore_errors=True)
 
     if rc == 0:
@@ -192,6 +208,9 @@ def main() -> None:
         fits = len(records(quick)) - n_before
         fig["rerun"] = {"seconds": rerun, "cpu": LAST_CPU[0], "rc": rc_r, "new_records": fits, "report_rebuilt": rebuilt}
         rows.append(("re-run of the finished quick run (--resume)", f"{rerun:.2f} s ({LAST_CPU[0]:.2f} s CPU), {fits} jobs run, report {'rebuilt' if rebuilt else 'not rebuilt'}", "≤ 2 s, 0, not rebuilt"))
+        full, _, rc_f = bench_run(a.quick_suite, quick, jobs=a.jobs, final=a.final, resume=True, force=True)
+        fig["rerun"]["full_path_seconds"] = full
+        rows.append(("  the same with --force (the full resume path, no stamp)", f"{full:.2f} s ({LAST_CPU[0]:.2f} s CPU)" + ("" if rc_f == 0 else f" (exit {rc_f})"), ""))
         disk = disk_per_job(quick)
         fig["disk"] = disk
         rows.append(("saved predictions per job (quick run)", f"test/ {disk['test_per_job_kb']:.1f} kB × {disk['test_files']} files, "

@@ -538,7 +538,7 @@ def test_a_manifest_that_is_not_an_object(tmp_path, capsys):
 
 
 def test_long_or_dotted_suite_names_make_a_safe_folder():
-    from benchmark.run.driver import _folder_name
+    from benchmark.results.layout import folder_name as _folder_name
 
     assert len(_folder_name("x" * 400)) == 100
     assert _folder_name("..") == "suite" and not _folder_name("../../etc").startswith(".")

@@ -166,19 +166,30 @@ _SUITE_DIRS = (Path("suites"), Path(__file__).resolve().parents[2] / "suites")
 
 def _suite_path(text: str) -> Path:
     p = Path(text)
-    if not p.exists() and not p.suffix:
-        for cand in (d / f"{text}.yaml" for d in _SUITE_DIRS):
-            if cand.exists():
-                return cand
+    try:
+        if not p.exists() and not p.suffix:
+            for cand in (d / f"{text}.yaml" for d in _SUITE_DIRS):
+                if cand.exists():
+                    return cand
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        from benchmark.errors import InputError
+
+        shown = text if len(text) <= 60 else text[:60] + f"… ({len(text)} characters)"
+        raise InputError(f"cannot use this suite path ({exc.strerror}); give a suite YAML file or a name from `bench list suites`", where=shown) from None
     return p
 
 
 def _run(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    options = {"seed": args.seed, "trials": args.trials, "model_seed": args.model_seed, "final": args.final, "allow_outside": args.allow_outside}
+    if args.resume and not args.force and _replay_finished(args, options, t0):
+        return 0
     from benchmark.config import load_suite
     from benchmark.report import write_report
     from benchmark.run.driver import run_suite
 
-    suite = load_suite(_suite_path(args.suite)).with_overrides(seed=args.seed, trials=args.trials, model_seed=args.model_seed, final=args.final)
+    suite_path = _suite_path(args.suite)
+    suite = load_suite(suite_path).with_overrides(seed=args.seed, trials=args.trials, model_seed=args.model_seed, final=args.final)
     _check_data_paths(suite, allow_outside=args.allow_outside)
     res = run_suite(suite, out=args.out, jobs=args.jobs, resume=args.resume, force=args.force, progress=not args.no_progress, isolate=True, executor=args.executor)
     t0 = time.perf_counter()
@@ -188,17 +199,55 @@ def _run(args: argparse.Namespace) -> int:
     report = res.run_dir / "report.html" if unchanged else write_report(res.run_dir)
     seconds = res.seconds + time.perf_counter() - t0  # the time shown covers the report, as it always has
     ran = res.n_jobs - res.n_done_before
-    print(f"run directory: {res.run_dir}")
-    print(f"jobs: {res.n_jobs} ({res.n_done_before} resumed, {ran} run, {res.n_failed} failed) in {seconds:.1f} s")
-    print(f"report: {report}" + (" (unchanged: nothing new to report)" if unchanged else ""))
-    table = res.table()
-    lb = table.leaderboard()
-    if not lb.empty:
-        print(lb[["candidate", "mean_rank", "wins", "n_tasks", "n_failed"]].to_string(index=False))
+    lb = res.table().leaderboard()
+    board = lb[["candidate", "mean_rank", "wins", "n_tasks", "n_failed"]].to_string(index=False) if not lb.empty else ""
+    _print_run(res.run_dir, res.n_jobs, res.n_done_before, ran, res.n_failed, seconds, report, unchanged, board)
     if ran and res.n_failed == ran:
         print("bench run: error: every job failed; see the report's Failures section", file=sys.stderr)
         return 1
+    _stamp_finished(suite, suite_path, res, options, board)
     return 0
+
+
+def _print_run(run_dir, n_jobs: int, resumed: int, ran: int, failed: int, seconds: float, report, unchanged: bool, board: str) -> None:
+    print(f"run directory: {run_dir}")
+    print(f"jobs: {n_jobs} ({resumed} resumed, {ran} run, {failed} failed) in {seconds:.1f} s")
+    print(f"report: {report}" + (" (unchanged: nothing new to report)" if unchanged else ""))
+    if board:
+        print(board)
+
+
+def _replay_finished(args: argparse.Namespace, options: dict, t0: float) -> bool:
+    """``--resume`` of a finished run whose suite file, options, code, data and files are as its
+    stamp says (:mod:`benchmark.results.finished`): print what the full path would, without
+    loading the suite. False sends the re-run down the full path."""
+    from benchmark.results import finished
+    from benchmark.results.layout import RUNS_ROOT
+
+    try:
+        suite_path = _suite_path(args.suite)
+        run_dir = Path(args.out) if args.out is not None else finished.stamped_run(RUNS_ROOT, suite_path)
+        out = finished.replay(run_dir, suite_path, options) if run_dir is not None and suite_path.is_file() else None
+    except (OSError, ValueError):  # an odd path: the full path says what is wrong with it
+        return False
+    if out is None:
+        return False
+    n = out["n_jobs"]
+    _print_run(run_dir, n, n, 0, 0, time.perf_counter() - t0, run_dir / "report.html", True, out["leaderboard"])
+    return True
+
+
+def _stamp_finished(suite, suite_path: Path, res, options: dict, board: str) -> None:
+    """Stamp a run with every job recorded so that its next ``--resume`` can be answered
+    without loading the suite; not a suite that downloads (OpenML), whose data no file holds."""
+    from benchmark.data.resolve import resolve_path
+    from benchmark.results import finished
+    from benchmark.results.layout import folder_name
+
+    if any(t.openml is not None for t in suite.tasks) or not suite_path.is_file():
+        return
+    files = [resolve_path(t.path, suite.base_dir) for t in suite.tasks if t.path is not None]
+    finished.write_stamp(res.run_dir, suite_path, options, files, prefix=folder_name(suite.name), n_jobs=res.n_jobs, leaderboard=board)
 
 
 def _check_data_paths(suite, *, allow_outside: bool) -> None:

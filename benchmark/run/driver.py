@@ -7,7 +7,6 @@ seed) here in the driver and shipped with its jobs, so every candidate sees the 
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from benchmark import provenance
 from benchmark.candidates import spec_of
 from benchmark.config import Suite
 from benchmark.errors import InputError
+from benchmark.results.layout import RUNS_ROOT, folder_name, latest_run, new_run_dir
 from benchmark.results.records import job_id
 from benchmark.results.store import (
     BAGGED_DIR,
@@ -41,7 +41,7 @@ from benchmark.splits import FoldPlan, make_plan
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ROOT = Path("reports")
+DEFAULT_ROOT = RUNS_ROOT
 
 
 @dataclass
@@ -365,21 +365,14 @@ def lost_base_jobs(suite: Suite, plans: dict[str, FoldPlan], store: Store, base_
                 if job_id(task, cand.name, fold.index) not in settled:
                     keys.update(job_id(task, n, fold.index) for n in lost_predictions(store.root, records, task, fold.index, names))
     return [j for j in base_jobs if j.key in keys]
-def _folder_name(name: str) -> str:
-    """A suite name as the start of a folder name: safe characters only, no leading dot (no
-    hidden ``..`` folders), at most 100 characters (file names have a 255-byte limit)."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).lstrip(".-")[:100] or "suite"
 
 
 def default_run_dir(suite: Suite, root: Path = DEFAULT_ROOT) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return root / f"{_folder_name(suite.name)}-{stamp}"
+    return new_run_dir(suite.name, root)
 
 
 def latest_run_dir(suite: Suite, root: Path = DEFAULT_ROOT) -> Path | None:
-    safe = _folder_name(suite.name)
-    runs = sorted(p for p in root.glob(f"{safe}-*") if Store(p).exists())
-    return runs[-1] if runs else None
+    return latest_run(folder_name(suite.name), root)
 
 
 def run_suite(

@@ -109,5 +109,5 @@ def make_executor(jobs: int, tasks: dict[str, Any] | None = None, *, retries: in
 
     if jobs <= 1 and not isolate:
         return InlineExecutor(tasks)
-    return ProcessExecutor(max(1, jobs), tasks, retries=retries)
+    return ProcessExecutor(max(1, jobs), tasks, retries=retries, warm=True)
 

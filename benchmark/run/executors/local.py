@@ -11,6 +11,19 @@
   (``retries:``); a fresh worker takes its place.  ``bench run`` always uses it (one worker for
   ``--jobs 1``), as does any run whose suite sets ``timeout`` or ``retries``.
 
+**Warm workers.** Starting a worker costs about 1.5 s (it imports scikit-learn and scipy), the
+same for one worker or two since they start side by side; on a short run that fixed cost is most
+of what keeps 2 workers from halving the time. A pool made by the driver
+(:func:`benchmark.run.executors.make_executor`, ``warm=True``) therefore leaves its idle workers
+*parked* when a run ends normally, and the next run in the same process (a second ``compare()``
+in a notebook, the selection phase, a test session) adopts them instead of spawning. A parked
+worker is adopted only if the environment and ``sys.path`` are as when it started and no Python
+file it imported from outside the installation (the user's modules, an editable toolkit) changed
+since it started; it is then handed the new run's in-memory tasks (its task cache emptied
+first). Otherwise it exits and a fresh one starts. Parked workers exit after
+:data:`IDLE_SECONDS` unused, at interpreter exit, and, like all workers, when the driver dies. A
+cancelled run (Ctrl-C, an error) parks nothing.
+
 ``error_kind`` of a non-ok record: ``model`` (the fit raised a Python exception: recorded by the
 worker, never retried), ``timeout`` (a fit overran ``timeout``), ``crash`` (the worker process
 died), ``infrastructure`` (the worker could not run the job or send its record back).
@@ -21,10 +34,12 @@ worker function from the same seeds.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing as mp
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -37,12 +52,16 @@ from benchmark.run.executors.spawning import START_TIMEOUT, hidden_main
 from benchmark.run.executors.threads import MODEL_THREADS, THREAD_VARS
 from benchmark.run.limits import CLOCK_SLOTS, attach_clock, read_clock
 from benchmark.run.records import TRACEBACK_FRAMES, error_line, lost_record
-from benchmark.run.worker import Job, preload_tasks, run_job
+from benchmark.run.worker import Job, forget_tasks, preload_tasks, run_job
 
 #: Seconds between the driver's checks of the workers' fit clocks (and the workers' checks of their parent).
 _POLL_SECONDS = 0.5
 #: Workers that die before saying "ready", in a row, before the pool gives up.
 _MAX_START_FAILURES = 3
+#: Seconds a parked worker (see "Warm workers" above) waits for the next run before it exits.
+IDLE_SECONDS = 120.0
+#: Seconds a parked worker may take to take in a new run's tasks before it is replaced.
+_ADOPT_TIMEOUT = 30.0
 
 log = logging.getLogger(__name__)
 
@@ -86,18 +105,22 @@ class ProcessExecutor:
     """
 
     def __init__(self, workers: int, tasks: dict[str, Any] | None = None, *, retries: int = 0, grace: float | None = None,
-                 start_timeout: float = START_TIMEOUT) -> None:
+                 start_timeout: float = START_TIMEOUT, warm: bool = False) -> None:
         self.workers = workers
         self.start_timeout = start_timeout
         self.retries = retries
         self.grace = grace
+        self.warm = warm
+        self.adopted = 0  # workers taken from the parked ones (see "Warm workers")
         self._ctx = mp.get_context("spawn")
         self._tasks = tasks or {}
         self._pool: list[_Worker] = []
         self._seq = 0
         self._start_failures = 0
         for _ in range(workers):
-            self._pool.append(self._spawn())
+            w = _adopt(self._tasks) if warm else None
+            self.adopted += w is not None
+            self._pool.append(w or self._spawn())
 
     # -- workers ------------------------------------------------------------------------------
     def _spawn(self) -> _Worker:
@@ -237,22 +260,131 @@ class ProcessExecutor:
         return rec
 
     def close(self, *, cancel: bool = False) -> None:
-        """Stop the workers: ask idle ones to exit (``cancel``: kill them all at once)."""
-        for w in self._pool:
-            if cancel or w.seq is not None:
-                w.proc.kill()
-            else:
-                try:
-                    w.conn.send(None)
-                except OSError:
-                    pass
-        for w in self._pool:
-            w.proc.join(5)
-            if w.proc.is_alive():
-                w.proc.kill()
-                w.proc.join(5)
-            w.conn.close()
+        """Stop the workers: park idle ones for the next run when ``warm``, else ask them to
+        exit (``cancel``: kill them all at once, park none)."""
+        keep = [w for w in self._pool if w.ready and w.seq is None and w.proc.is_alive()] if self.warm and not cancel else []
+        _stop([w for w in self._pool if w not in keep], cancel=cancel)
+        _park(keep)
         self._pool = []
+
+
+def _stop(workers: list[_Worker], *, cancel: bool = False) -> None:
+    """End these workers: ask idle ones to exit, kill busy ones (``cancel``: all), reap them all."""
+    for w in workers:
+        if cancel or w.seq is not None:
+            w.proc.kill()
+        else:
+            try:
+                w.conn.send(None)
+            except OSError:
+                pass
+    for w in workers:
+        w.proc.join(5)
+        if w.proc.is_alive():
+            w.proc.kill()
+            w.proc.join(5)
+        w.conn.close()
+
+
+# -- parked workers (see "Warm workers" in the module docstring) -------------------------------
+_PARKED: list[_Worker] = []
+_PARK_LOCK = threading.Lock()
+_TIMER: list[threading.Timer] = []
+
+
+def _environment() -> tuple:
+    """What a worker read when it started and would read differently now: environment, import path."""
+    return tuple(sorted(os.environ.items())), tuple(sys.path)
+
+
+def _park(workers: list[_Worker]) -> None:
+    if not workers:
+        return
+    with _PARK_LOCK:
+        _PARKED.extend(workers)
+        for t in _TIMER:
+            t.cancel()
+        _TIMER.clear()
+        timer = threading.Timer(IDLE_SECONDS, close_parked)
+        timer.daemon = True
+        timer.start()
+        _TIMER.append(timer)
+
+
+def close_parked() -> int:
+    """End every parked worker now; return how many there were."""
+    with _PARK_LOCK:
+        workers = list(_PARKED)
+        _PARKED.clear()
+    _stop(workers)
+    return len(workers)
+
+
+def parked_count() -> int:
+    with _PARK_LOCK:
+        return len(_PARKED)
+
+
+atexit.register(close_parked)
+
+
+def _adopt(tasks: dict[str, Any]) -> _Worker | None:
+    """A parked worker, handed ``tasks``, when one is alive, of this environment and up to date
+    (see "Warm workers"); else None (stale ones are ended)."""
+    env = _environment()
+    while True:
+        with _PARK_LOCK:
+            if not _PARKED:
+                return None
+            w = _PARKED.pop()
+        if w.env == env and w.proc.is_alive() and _hand_tasks(w, tasks):
+            w.spawned = time.monotonic()
+            return w
+        _stop([w])
+
+
+def _hand_tasks(w: _Worker, tasks: dict[str, Any]) -> bool:
+    """Give an idle worker a new run's tasks; False if it is out of date or does not answer."""
+    try:
+        w.conn.send((0, _take_tasks, tasks))
+        if w.conn.poll(_ADOPT_TIMEOUT):
+            msg = w.conn.recv()
+            return msg[0] == "done" and msg[2] is True
+    except (OSError, EOFError, ValueError, TypeError, AttributeError):  # a broken pipe, a task that does not pickle
+        pass
+    return False
+
+
+def _take_tasks(tasks: dict[str, Any]) -> bool:
+    """(In a parked worker) drop the cached tasks and take ``tasks``, unless a Python file this
+    process imported from outside the installation changed since it started: False then."""
+    if _changed_sources():
+        return False
+    forget_tasks(None)
+    preload_tasks(tasks)
+    return True
+
+
+def _changed_sources() -> bool:
+    """Whether any module file this process imported from outside the Python installation (the
+    user's code, an editable install) was modified since the process started."""
+    import psutil
+
+    started = psutil.Process().create_time() - 2.0  # its clock counts from whole seconds of boot time: err early
+    roots = tuple(os.path.realpath(p) + os.sep for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        if real.startswith(roots):
+            continue
+        try:
+            if os.stat(real).st_mtime > started:
+                return True
+        except OSError:
+            return True
+    return False
 
 
 class _Worker:
@@ -260,6 +392,7 @@ class _Worker:
 
     def __init__(self, proc: Any, conn: Connection, clock: Any) -> None:
         self.proc, self.conn, self.clock = proc, conn, clock
+        self.env = _environment()
         self.ready = False
         self.spawned = time.monotonic()
         self.seq: int | None = None
