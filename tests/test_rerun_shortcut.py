@@ -58,8 +58,9 @@ def work(base_run, tmp_path, monkeypatch) -> Path:
     dest = tmp_path / "w"
     shutil.copytree(base_run, dest)  # a new path: the copy's stamp names the old suite path
     monkeypatch.chdir(dest)
-    # stamp the copy as it is now, through the full path (its stamp then names this suite file)
-    assert cli.main(_resume(dest) + ["--force"]) == 0
+    # the copied stamp names the original suite file: this resume takes the full path and stamps the copy
+    assert cli.main(_resume(dest)) == 0
+    assert finished.replay(dest / "run", dest / "suite.yaml", _options()) is not None
     return dest
 
 
@@ -95,9 +96,10 @@ def test_the_shortcut_prints_what_the_full_path_prints_and_runs_nothing(work, ca
     short = capsys.readouterr().out
     assert full_path_calls == []
     assert {p.name: p.stat().st_mtime_ns for p in (work / "run").iterdir()} == before, "the shortcut writes nothing"
-    assert cli.main(_resume(work, "--force")) == 0  # --force always takes the full path
+    assert cli.main(_resume(work, "--force")) == 0  # --force always takes the full path (and stamps nothing)
     full = capsys.readouterr().out
     assert full_path_calls == [1]
+    assert not (work / "run" / finished.STAMP).exists()
     assert "jobs: 4 (4 resumed, 0 run, 0 failed)" in short and "(unchanged: nothing new to report)" in short
     assert _untimed(short) == _untimed(full)
 
@@ -167,7 +169,7 @@ def test_a_lost_saved_prediction_takes_the_full_path(work):
     folder.mkdir(parents=True)
     (folder / "p.npz").write_bytes(b"abc")
     assert finished.replay(work / "run", work / "suite.yaml", _options()) is None  # a file the stamp never saw
-    cli.main(_resume(work, "--force"))
+    cli.main(_resume(work))
     assert finished.replay(work / "run", work / "suite.yaml", _options()) is not None
     (folder / "p.npz").unlink()
     assert finished.replay(work / "run", work / "suite.yaml", _options()) is None
@@ -189,13 +191,14 @@ def test_resume_without_out_finds_the_stamped_latest_run(work, capsys, full_path
     assert finished.stamped_run(Path("reports"), Path("suite.yaml")) is None
 
 
-def test_the_shortcut_imports_no_numerical_library(work):
+def test_the_shortcut_imports_no_modelling_library(work):
     code = ("import sys; from benchmark import cli; rc = cli.main(sys.argv[1:]); "
-            "print('IMPORTED', sorted(m for m in ('sklearn', 'scipy', 'pandas', 'numpy', 'torch') if m in sys.modules)); sys.exit(rc)")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    res = subprocess.run([sys.executable, "-c", code, *_resume(work)], capture_output=True, text=True, env=env, cwd=work, timeout=120)
-    assert res.returncode == 0, res.stderr
-    assert "IMPORTED []" in res.stdout
+            "print('IMPORTED', sorted(m for m in ('sklearn', 'scipy', 'pandas', 'torch', 'optuna') if m in sys.modules)); sys.exit(rc)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # PYTHONPATH is part of the stamp: the first resume stamps anew
+    for expected in ("IMPORTED ['pandas', 'scipy', 'sklearn'", "IMPORTED []"):
+        res = subprocess.run([sys.executable, "-c", code, *_resume(work)], capture_output=True, text=True, env=env, cwd=work, timeout=120)
+        assert res.returncode == 0, res.stderr
+        assert expected in res.stdout
     assert "jobs: 4 (4 resumed, 0 run, 0 failed)" in res.stdout
 
 
@@ -208,3 +211,75 @@ def test_a_suite_path_too_long_for_the_file_system_is_one_line(tmp_path, monkeyp
     assert rc == 2 and len(lines) == 1 and "Traceback" not in out + err, err
     assert lines[0].startswith("bench run: error: ") and "too long" in lines[0]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_forced_resume_leaves_no_stamp_so_the_next_resume_refuses_the_mix(work, capsys, full_path_calls):
+    _edit_data(work)
+    assert cli.main(_resume(work, "--force")) == 0  # resumes despite the new data
+    assert not (work / "run" / finished.STAMP).exists()
+    assert cli.main(_resume(work)) == 2  # the full path: the records now mix two data hashes
+    assert full_path_calls == [1, 1]
+    assert "mix" in capsys.readouterr().err
+
+
+def test_a_retryable_record_leaves_no_stamp(work):
+    path = work / "run" / "records.jsonl"
+    last = json.loads(path.read_text(encoding="utf-8").splitlines()[-1])
+    with path.open("a", encoding="utf-8") as fh:  # the job's latest record: lost to the infrastructure
+        fh.write(json.dumps({**last, "state": "failed", "error_kind": "infrastructure", "error": "x"}) + "\n")
+    assert cli.main(_resume(work)) == 0
+    assert not (work / "run" / finished.STAMP).exists()
+
+
+def test_a_re_pointed_symlink_takes_the_full_path(tmp_path, monkeypatch, capsys, full_path_calls):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(2)
+    for name in ("a.csv", "b.csv"):
+        x = rng.normal(size=40)
+        pd.DataFrame({"x": x.round(6), "z": rng.normal(size=40).round(6), "label": (x > 0).astype(int)}).to_csv(name, index=False)
+    Path("data.csv").symlink_to("a.csv")
+    Path("suite.yaml").write_text(SUITE, encoding="utf-8")
+    argv = ["run", "suite.yaml", "--out", "run", "--jobs", "1", "--no-progress"]
+    assert cli.main(argv) == 0 and Path("run", finished.STAMP).is_file()
+    assert cli.main([*argv, "--resume"]) == 0 and full_path_calls == [1]  # the shortcut
+    Path("data.csv").unlink()
+    Path("data.csv").symlink_to("b.csv")
+    assert cli.main([*argv, "--resume"]) == 2  # the full path finds other data
+    assert full_path_calls == [1, 1]
+    assert "cannot resume" in capsys.readouterr().err
+
+
+def test_a_data_file_that_appears_in_the_current_folder_takes_the_full_path(tmp_path, monkeypatch, capsys, full_path_calls):
+    sub = tmp_path / "suites"
+    sub.mkdir()
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=40)
+    frame = pd.DataFrame({"x": x.round(6), "z": rng.normal(size=40).round(6), "label": (x > 0).astype(int)})
+    frame.to_csv(sub / "data.csv", index=False)
+    (sub / "suite.yaml").write_text(SUITE, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", "suites/suite.yaml", "--out", "run", "--jobs", "1", "--no-progress"]
+    assert cli.main(argv) == 0  # data.csv: not in the current folder, so the suite's
+    frame.assign(z=frame["z"] + 1).to_csv(tmp_path / "data.csv", index=False)  # now the current folder has one
+    assert cli.main([*argv, "--resume"]) == 2
+    assert full_path_calls == [1, 1]
+
+
+@pytest.mark.parametrize("stamp", [
+    {"format": 1, "prefix": "/x", "key": {"suite": "SUITE"}},
+    {"format": 1, "prefix": "../../etc", "key": {"suite": "SUITE"}},
+    "DEEP",
+])
+def test_a_hostile_stamp_under_reports_is_ignored(work, capsys, full_path_calls, stamp):
+    argv = ["run", "suite.yaml", "--jobs", "1", "--no-progress"]
+    assert cli.main(argv) == 0
+    (done,) = Path("reports").glob("shortcut-*")
+    bad = Path("reports") / "evil"
+    bad.mkdir()
+    text = "[" * 100_000 + "]" * 100_000 if stamp == "DEEP" else json.dumps(stamp).replace("SUITE", str((work / "suite.yaml").resolve()))
+    (bad / finished.STAMP).write_text(text, encoding="utf-8")
+    capsys.readouterr()
+    assert cli.main([*argv, "--resume"]) == 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and "jobs: 4 (4 resumed, 0 run, 0 failed)" in out
+    assert finished.stamped_run(Path("reports"), Path("suite.yaml")) == done

@@ -155,3 +155,13 @@ def test_bench_run_leaves_no_worker_behind(tmp_path):
     pids = _pids(tmp_path / "run")
     assert pids and all(_gone(p) for p in pids)
     assert np.isfinite(list(_scores(tmp_path / "run").values())).all()
+
+
+def test_another_current_folder_gets_fresh_workers(no_parked, tmp_path, monkeypatch):
+    """Spawned workers start in the driver's folder, and relative data paths are read from it."""
+    _started(ProcessExecutor(1, warm=True)).close()
+    assert parked_count() == 1
+    monkeypatch.chdir(tmp_path)
+    pool = ProcessExecutor(1, warm=True)
+    assert pool.adopted == 0 and parked_count() == 0
+    pool.close(cancel=True)

@@ -193,7 +193,10 @@ def _run(args: argparse.Namespace) -> int:
     _check_data_paths(suite, allow_outside=args.allow_outside)
     res = run_suite(suite, out=args.out, jobs=args.jobs, resume=args.resume, force=args.force, progress=not args.no_progress, isolate=True, executor=args.executor)
     t0 = time.perf_counter()
+    from benchmark.results.finished import records_state
     from benchmark.results.store import Store
+
+    records_seen = records_state(res.run_dir)
 
     unchanged = res.n_run == 0 and Store(res.run_dir).up_to_date("report.html")  # nothing ran: the report stands
     report = res.run_dir / "report.html" if unchanged else write_report(res.run_dir)
@@ -205,7 +208,7 @@ def _run(args: argparse.Namespace) -> int:
     if ran and res.n_failed == ran:
         print("bench run: error: every job failed; see the report's Failures section", file=sys.stderr)
         return 1
-    _stamp_finished(suite, suite_path, res, options, board)
+    _stamp_finished(suite, suite_path, res, options, board, records_seen, force=args.force)
     return 0
 
 
@@ -228,7 +231,7 @@ def _replay_finished(args: argparse.Namespace, options: dict, t0: float) -> bool
         suite_path = _suite_path(args.suite)
         run_dir = Path(args.out) if args.out is not None else finished.stamped_run(RUNS_ROOT, suite_path)
         out = finished.replay(run_dir, suite_path, options) if run_dir is not None and suite_path.is_file() else None
-    except (OSError, ValueError):  # an odd path: the full path says what is wrong with it
+    except Exception:  # an odd path, a damaged stamp: the full path says what is wrong
         return False
     if out is None:
         return False
@@ -237,17 +240,25 @@ def _replay_finished(args: argparse.Namespace, options: dict, t0: float) -> bool
     return True
 
 
-def _stamp_finished(suite, suite_path: Path, res, options: dict, board: str) -> None:
-    """Stamp a run with every job recorded so that its next ``--resume`` can be answered
-    without loading the suite; not a suite that downloads (OpenML), whose data no file holds."""
-    from benchmark.data.resolve import resolve_path
+def _stamp_finished(suite, suite_path: Path, res, options: dict, board: str, records_seen, *, force: bool) -> None:
+    """Stamp a run with nothing left to do so that its next ``--resume`` can be answered
+    without loading the suite (:mod:`benchmark.results.finished`). Not stamped: a suite whose
+    results depend on more than its files, the data files, the plugins and the installed
+    libraries (OpenML downloads, a candidate's own ``estimator``), and a run with a retryable
+    record (``error_kind: infrastructure``: a resume tries those again), nor a ``--force``d one
+    (whose records may mix what the full path refuses to mix). An earlier stamp is removed then."""
     from benchmark.results import finished
     from benchmark.results.layout import folder_name
+    from benchmark.results.records import latest_jobs
+    from benchmark.results.store import Store
 
-    if any(t.openml is not None for t in suite.tasks) or not suite_path.is_file():
+    if (force or any(t.openml is not None for t in suite.tasks) or any(c.estimator is not None for c in suite.candidates)
+            or not suite_path.is_file() or any(r.get("error_kind") == "infrastructure" for r in latest_jobs(Store(res.run_dir).records()))):
+        finished.forget(res.run_dir)
         return
-    files = [resolve_path(t.path, suite.base_dir) for t in suite.tasks if t.path is not None]
-    finished.write_stamp(res.run_dir, suite_path, options, files, prefix=folder_name(suite.name), n_jobs=res.n_jobs, leaderboard=board)
+    files = [(t.path, suite.base_dir) for t in suite.tasks if t.path is not None]
+    finished.write_stamp(res.run_dir, suite_path, options, files, prefix=folder_name(suite.name), n_jobs=res.n_jobs,
+                         leaderboard=board, records_seen=records_seen)
 
 
 def _check_data_paths(suite, *, allow_outside: bool) -> None:

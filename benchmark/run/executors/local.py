@@ -17,9 +17,10 @@ of what keeps 2 workers from halving the time. A pool made by the driver
 (:func:`benchmark.run.executors.make_executor`, ``warm=True``) therefore leaves its idle workers
 *parked* when a run ends normally, and the next run in the same process (a second ``compare()``
 in a notebook, the selection phase, a test session) adopts them instead of spawning. A parked
-worker is adopted only if the environment and ``sys.path`` are as when it started and no Python
-file it imported from outside the installation (the user's modules, an editable toolkit) changed
-since it started; it is then handed the new run's in-memory tasks (its task cache emptied
+worker is adopted only if the environment, the current folder, ``sys.path`` and what is
+installed on it (the folders' modification times) are as when it started, and no Python file it
+imported from outside the installation (the user's modules, an editable toolkit) changed since
+it started; it is then handed the new run's in-memory tasks (its task cache emptied
 first). Otherwise it exits and a fresh one starts. Parked workers exit after
 :data:`IDLE_SECONDS` unused, at interpreter exit, and, like all workers, when the driver dies. A
 cancelled run (Ctrl-C, an error) parks nothing.
@@ -117,10 +118,15 @@ class ProcessExecutor:
         self._pool: list[_Worker] = []
         self._seq = 0
         self._start_failures = 0
-        for _ in range(workers):
-            w = _adopt(self._tasks) if warm else None
-            self.adopted += w is not None
-            self._pool.append(w or self._spawn())
+        try:
+            for _ in range(workers):
+                w = _adopt(self._tasks) if warm else None
+                self.adopted += w is not None
+                self._pool.append(w or self._spawn())
+        except BaseException:  # do not leave the workers started so far behind
+            _stop(self._pool, cancel=True)
+            self._pool = []
+            raise
 
     # -- workers ------------------------------------------------------------------------------
     def _spawn(self) -> _Worker:
@@ -293,8 +299,16 @@ _TIMER: list[threading.Timer] = []
 
 
 def _environment() -> tuple:
-    """What a worker read when it started and would read differently now: environment, import path."""
-    return tuple(sorted(os.environ.items())), tuple(sys.path)
+    """What a worker read when it started and would read differently now: the environment, the
+    current folder, the import path, and what is installed on it (each folder's modification
+    time changes when a package is installed, upgraded or removed there)."""
+    installed = []
+    for entry in sys.path:
+        try:
+            installed.append(os.stat(entry or ".").st_mtime_ns)
+        except OSError:
+            installed.append(None)
+    return tuple(sorted(os.environ.items())), os.getcwd(), tuple(sys.path), tuple(installed)
 
 
 def _park(workers: list[_Worker]) -> None:
@@ -337,8 +351,14 @@ def _adopt(tasks: dict[str, Any]) -> _Worker | None:
             if not _PARKED:
                 return None
             w = _PARKED.pop()
-        if w.env == env and w.proc.is_alive() and _hand_tasks(w, tasks):
+        try:
+            ok = w.env == env and w.proc.is_alive() and _hand_tasks(w, tasks)
+        except BaseException:  # Ctrl-C while it takes the tasks: end it, do not leak it
+            _stop([w], cancel=True)
+            raise
+        if ok:
             w.spawned = time.monotonic()
+            w.clock[0], w.clock[1], w.clock[2] = 0.0, 0.0, -1.0  # no fit running: nothing left from its last run
             return w
         _stop([w])
 
@@ -350,7 +370,7 @@ def _hand_tasks(w: _Worker, tasks: dict[str, Any]) -> bool:
         if w.conn.poll(_ADOPT_TIMEOUT):
             msg = w.conn.recv()
             return msg[0] == "done" and msg[2] is True
-    except (OSError, EOFError, ValueError, TypeError, AttributeError):  # a broken pipe, a task that does not pickle
+    except Exception:  # a broken pipe, a task that does not pickle, an odd reply
         pass
     return False
 
