@@ -19,6 +19,7 @@
     .venv/bin/python benchmarks/targets.py --final bag         # the suites run with final: bag (or refit)
     .venv/bin/python benchmarks/targets.py --quick-suite FILE  # a smaller suite instead of quick (to try the script)
     .venv/bin/python benchmarks/targets.py --bag-vs-refit suites/standard.yaml   # scores and CPU of both finals
+    .venv/bin/python benchmarks/targets.py --bag-vs-refit suites/standard.yaml --refit-run RUN  # reuse a kept refit run
 
 Not a test: it measures time, which tests never assert.  ``--json FILE`` also writes the figures.
 """
@@ -43,6 +44,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import overhead  # noqa: E402  (benchmarks/overhead.py: the fixed design, the loop, toolkit_run)
 
 from benchmark.config import parse_suite  # noqa: E402
+from benchmark.metrics import get_metric  # noqa: E402
 
 
 def bench_run(suite: str, out: Path, *, jobs: int, final: str | None, resume: bool = False, force: bool = False) -> tuple[float, str, int]:
@@ -113,12 +115,22 @@ def compare_finals(refit_dir: Path, bag_dir: Path) -> list[str]:
             c[1] += int(r.get("n_fits") or 0) + int(r.get("curve_fits") or 0)
             c[2] += int(r.get("fits_saved") or 0)
     keys = sorted({(r["candidate"], r["task"], r["metric"]) for r in runs["refit"]}, key=lambda k: (k[1], k[0]))
+    tally: dict[str, list[float]] = {}  # metric kind -> oriented relative change, bag against refit
     for cand, task, metric in keys:
         means = []
         for final in ("refit", "bag"):
             v = [float(r[f"test_{metric}"]) for r in runs[final] if r["candidate"] == cand and r["task"] == task and r.get("state") == "ok"]
             means.append(sum(v) / len(v) if v else float("nan"))
         lines.append(f"{cand:<20} {task:<16} {metric:<8} {means[0]:9.4f} {means[1]:9.4f}")
+        m = get_metric(metric)
+        if means[0] == means[0] and means[1] == means[1] and means[0] != 0:
+            tally.setdefault(metric, []).append((m.oriented(means[1]) - m.oriented(means[0])) / abs(means[0]))
+    lines.append("\nbag against refit, per task x candidate cell (mean over outer folds; + is better for bag):")
+    for metric, rel in sorted(tally.items()):
+        better, worse = sum(x > 1e-9 for x in rel), sum(x < -1e-9 for x in rel)
+        rel.sort()
+        lines.append(f"  {metric:<8} {len(rel)} cells: bag better on {better}, worse on {worse}, same on {len(rel) - better - worse}; "
+                     f"median relative change {rel[len(rel) // 2] * 100:+.2f}% (range {rel[0] * 100:+.1f}% to {rel[-1] * 100:+.1f}%)")
     lines.append(f"\n{'candidate':<20} {'CPU s refit':>11} {'CPU s bag':>10} {'fits refit':>10} {'fits bag':>9} {'saved':>6}")
     for cand, by in cost.items():
         a, b = by.get("refit", [0, 0, 0]), by.get("bag", [0, 0, 0])
@@ -136,18 +148,24 @@ def main() -> None:
     p.add_argument("--quick-suite", default="suites/quick.yaml", help="the suite timed as 'quick' (default suites/quick.yaml)")
     p.add_argument("--skip-overhead", action="store_true", help="skip 3 and 4 (the overhead design)")
     p.add_argument("--bag-vs-refit", metavar="SUITE", help="only run SUITE twice, final: refit and final: bag, and compare scores and CPU")
+    p.add_argument("--refit-run", metavar="RUN_DIR", help="with --bag-vs-refit: take the refit side from this finished run of the same suite (e.g. the --standard run kept with --keep) instead of running it")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.add_argument("--keep", action="store_true", help="keep the run directories")
     a = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="targets-"))
     if a.bag_vs_refit:
-        walls = {}
+        walls: dict[str, Any] = {}
+        dirs = {"refit": Path(a.refit_run) if a.refit_run else tmp / "refit", "bag": tmp / "bag"}
         for final in ("refit", "bag"):
-            walls[final], out, rc = bench_run(a.bag_vs_refit, tmp / final, jobs=a.jobs, final=final)
+            if final == "refit" and a.refit_run:
+                walls[final] = f"(not run: {a.refit_run})"
+                continue
+            wall, out, rc = bench_run(a.bag_vs_refit, dirs[final], jobs=a.jobs, final=final)
+            walls[final] = f"{wall:.1f} s ({LAST_CPU[0]:.0f} s CPU)"
             if rc != 0:
                 print(out[-3000:])
-        print(f"{a.bag_vs_refit} (--jobs {a.jobs}): wall refit {walls['refit']:.1f} s, bag {walls['bag']:.1f} s; load average {os.getloadavg()[0]:.1f}")
-        print("\n".join(compare_finals(tmp / "refit", tmp / "bag")))
+        print(f"{a.bag_vs_refit} (--jobs {a.jobs}): refit {walls['refit']}, bag {walls['bag']}; load average {os.getloadavg()[0]:.1f}")
+        print("\n".join(compare_finals(dirs["refit"], dirs["bag"])))
         if not a.keep:
             shutil.rmtree(tmp, ignore_errors=True)
         return
