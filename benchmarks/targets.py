@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -122,8 +123,8 @@ def compare_finals(refit_dir: Path, bag_dir: Path) -> list[str]:
             v = [float(r[f"test_{metric}"]) for r in runs[final] if r["candidate"] == cand and r["task"] == task and r.get("state") == "ok"]
             means.append(sum(v) / len(v) if v else float("nan"))
         lines.append(f"{cand:<20} {task:<16} {metric:<8} {means[0]:9.4f} {means[1]:9.4f}")
-        m = get_metric(metric)
-        if means[0] == means[0] and means[1] == means[1] and means[0] != 0:
+        if not (math.isnan(means[0]) or math.isnan(means[1]) or means[0] == 0):
+            m = get_metric(metric)
             tally.setdefault(metric, []).append((m.oriented(means[1]) - m.oriented(means[0])) / abs(means[0]))
     lines.append("\nbag against refit, per task x candidate cell (mean over outer folds; + is better for bag):")
     for metric, rel in sorted(tally.items()):
@@ -154,12 +155,9 @@ def main() -> None:
     a = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="targets-"))
     if a.bag_vs_refit:
-        walls: dict[str, Any] = {}
         dirs = {"refit": Path(a.refit_run) if a.refit_run else tmp / "refit", "bag": tmp / "bag"}
-        for final in ("refit", "bag"):
-            if final == "refit" and a.refit_run:
-                walls[final] = f"(not run: {a.refit_run})"
-                continue
+        walls = {"refit": f"(not run: {a.refit_run})"} if a.refit_run else {}
+        for final in ("bag",) if a.refit_run else ("refit", "bag"):
             wall, out, rc = bench_run(a.bag_vs_refit, dirs[final], jobs=a.jobs, final=final)
             walls[final] = f"{wall:.1f} s ({LAST_CPU[0]:.0f} s CPU)"
             if rc != 0:
