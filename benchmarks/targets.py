@@ -31,6 +31,7 @@ import json
 import math
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -129,9 +130,8 @@ def compare_finals(refit_dir: Path, bag_dir: Path) -> list[str]:
     lines.append("\nbag against refit, per task x candidate cell (mean over outer folds; + is better for bag):")
     for metric, rel in sorted(tally.items()):
         better, worse = sum(x > 1e-9 for x in rel), sum(x < -1e-9 for x in rel)
-        rel.sort()
         lines.append(f"  {metric:<8} {len(rel)} cells: bag better on {better}, worse on {worse}, same on {len(rel) - better - worse}; "
-                     f"median relative change {rel[len(rel) // 2] * 100:+.2f}% (range {rel[0] * 100:+.1f}% to {rel[-1] * 100:+.1f}%)")
+                     f"median relative change {statistics.median(rel) * 100:+.2f}% (range {min(rel) * 100:+.1f}% to {max(rel) * 100:+.1f}%)")
     lines.append(f"\n{'candidate':<20} {'CPU s refit':>11} {'CPU s bag':>10} {'fits refit':>10} {'fits bag':>9} {'saved':>6}")
     for cand, by in cost.items():
         a, b = by.get("refit", [0, 0, 0]), by.get("bag", [0, 0, 0])
@@ -153,6 +153,8 @@ def main() -> None:
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.add_argument("--keep", action="store_true", help="keep the run directories")
     a = p.parse_args()
+    if a.refit_run and not (Path(a.refit_run) / "records.jsonl").is_file():
+        sys.exit(f"targets.py: --refit-run {a.refit_run}: no records.jsonl there; give the run directory of a finished refit run of the same suite")
     tmp = Path(tempfile.mkdtemp(prefix="targets-"))
     if a.bag_vs_refit:
         dirs = {"refit": Path(a.refit_run) if a.refit_run else tmp / "refit", "bag": tmp / "bag"}
