@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import overhead  # noqa: E402  (benchmarks/overhead.py: the fixed design, the loop, toolkit_run)
 
 from benchmark.config import parse_suite  # noqa: E402
-from benchmark.metrics import get_metric  # noqa: E402
+from benchmark.results.table import ResultTable  # noqa: E402
 
 
 def bench_run(suite: str, out: Path, *, jobs: int, final: str | None, resume: bool = False, force: bool = False) -> tuple[float, str, int]:
@@ -116,17 +116,14 @@ def compare_finals(refit_dir: Path, bag_dir: Path) -> list[str]:
             c[0] += float(r.get("cpu_seconds") or 0.0)
             c[1] += int(r.get("n_fits") or 0) + int(r.get("curve_fits") or 0)
             c[2] += int(r.get("fits_saved") or 0)
-    keys = sorted({(r["candidate"], r["task"], r["metric"]) for r in runs["refit"]}, key=lambda k: (k[1], k[0]))
-    tally: dict[str, list[float]] = {}  # metric kind -> oriented relative change, bag against refit
-    for cand, task, metric in keys:
-        means = []
-        for final in ("refit", "bag"):
-            v = [float(r[f"test_{metric}"]) for r in runs[final] if r["candidate"] == cand and r["task"] == task and r.get("state") == "ok"]
-            means.append(sum(v) / len(v) if v else float("nan"))
-        lines.append(f"{cand:<20} {task:<16} {metric:<8} {means[0]:9.4f} {means[1]:9.4f}")
-        if not (math.isnan(means[0]) or math.isnan(means[1]) or means[0] == 0):
-            m = get_metric(metric)
-            tally.setdefault(metric, []).append((m.oriented(means[1]) - m.oriented(means[0])) / abs(means[0]))
+    # mean outer-test score per task x candidate in the task's tuning metric: ResultTable.aggregate, as the leaderboard
+    agg = {final: ResultTable.from_run(d).aggregate().set_index(["task", "candidate"]) for final, d in (("refit", refit_dir), ("bag", bag_dir))}
+    cells = agg["refit"][["metric", "greater_is_better", "mean"]].join(agg["bag"]["mean"].rename("bag")).sort_index()
+    tally: dict[str, list[float]] = {}  # metric -> oriented relative change, bag against refit
+    for (task, cand), c in cells.iterrows():
+        lines.append(f"{cand:<20} {task:<16} {c.metric:<8} {c['mean']:9.4f} {c.bag:9.4f}")
+        if not (math.isnan(c["mean"]) or math.isnan(c.bag) or c["mean"] == 0):
+            tally.setdefault(c.metric, []).append((c.bag - c["mean"]) / abs(c["mean"]) * (1 if c.greater_is_better else -1))
     lines.append("\nbag against refit, per task x candidate cell (mean over outer folds; + is better for bag):")
     for metric, rel in sorted(tally.items()):
         better, worse = sum(x > 1e-9 for x in rel), sum(x < -1e-9 for x in rel)
